@@ -1,0 +1,97 @@
+//! Critics: the [`Critic`] trait, and critics defined as data in `critics/*.toml`.
+//!
+//! A critic reads the current draft (and the run's history) and returns a verdict:
+//! `needs_improvement`, `confidence`, `feedback`, `suggestions`. Critics of one
+//! iteration run concurrently; one that errors does not vote.
+
+use crate::model::{CallLog, LanguageModel, ModelError};
+use crate::thought::{Critique, Iteration, Mode};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// What a critic sees.
+pub struct CritiqueContext<'a> {
+    /// The draft under review.
+    pub text: &'a str,
+    /// The prompt (generate) or the original text (improve).
+    pub input: &'a str,
+    /// Improve or generate.
+    pub mode: Mode,
+    /// Index of the iteration under review.
+    pub iteration: usize,
+    /// Earlier iterations (not the current one), oldest first.
+    pub history: &'a [Iteration],
+    /// The run's model.
+    pub model: &'a dyn LanguageModel,
+    /// Where every model call is recorded.
+    pub log: &'a CallLog,
+}
+
+/// Why a critic could not give a verdict.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CriticError {
+    /// The model call failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The model's answer was not a valid verdict.
+    #[error("invalid verdict: {0}")]
+    Invalid(String),
+    /// The critic's prompt template failed to render.
+    #[error("template error: {0}")]
+    Template(String),
+}
+
+/// A critic. Dyn-safe: configuration picks critics by name at run time.
+#[async_trait]
+pub trait Critic: Send + Sync {
+    /// The critic's name, as used in config and in the `Thought`.
+    fn name(&self) -> &str;
+    /// Review `cx.text`.
+    async fn critique(&self, cx: &CritiqueContext<'_>) -> Result<Critique, CriticError>;
+}
+
+/// The verdict a critic's model is asked to return (its JSON schema is
+/// [`verdict_schema`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictJson {
+    /// Whether the text should be revised.
+    pub needs_improvement: bool,
+    /// How sure the critic is, 0..=1.
+    pub confidence: f64,
+    /// What is wrong, in prose.
+    pub feedback: String,
+    /// Concrete changes to make.
+    #[serde(default)]
+    pub suggestions: Vec<String>,
+}
+
+impl VerdictJson {
+    /// The verdict as a [`Critique`] by `critic` (confidence clamped to 0..=1).
+    pub fn into_critique(self, critic: &str) -> Critique {
+        Critique {
+            critic: critic.to_owned(),
+            needs_improvement: self.needs_improvement,
+            confidence: if self.confidence.is_finite() { self.confidence.clamp(0.0, 1.0) } else { 0.0 },
+            feedback: self.feedback,
+            suggestions: self.suggestions,
+            error: None,
+        }
+    }
+}
+
+/// The JSON schema of a critic verdict.
+pub fn verdict_schema() -> serde_json::Value {
+    serde_json::json!({
+        "type": "object",
+        "properties": {
+            "needs_improvement": { "type": "boolean" },
+            "confidence": { "type": "number", "minimum": 0, "maximum": 1 },
+            "feedback": { "type": "string" },
+            "suggestions": { "type": "array", "items": { "type": "string" } }
+        },
+        "required": ["needs_improvement", "confidence", "feedback", "suggestions"],
+        "additionalProperties": false
+    })
+}

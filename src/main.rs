@@ -1,0 +1,2 @@
+//! The `redraft` command line.
+fn main() {}

@@ -1,0 +1,175 @@
+//! Language models: the [`LanguageModel`] trait, its request and completion types,
+//! the typed [`ModelError`], the recorder every call goes through ([`call`]),
+//! structured JSON output ([`structured`]) and the providers.
+
+pub mod call;
+mod error;
+pub mod openai;
+#[cfg(feature = "test-util")]
+pub mod scripted;
+pub mod structured;
+pub mod transport;
+
+pub use call::{CallLog, CallTag};
+pub use error::{ModelError, ModelErrorKind};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// Who speaks a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Instructions.
+    System,
+    /// The user (and the data under review).
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Message {
+    /// Who speaks.
+    pub role: Role,
+    /// What is said.
+    pub content: String,
+}
+
+impl Message {
+    /// A system message.
+    pub fn system(content: impl Into<String>) -> Self {
+        Self { role: Role::System, content: content.into() }
+    }
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Self { role: Role::User, content: content.into() }
+    }
+    /// An assistant message.
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self { role: Role::Assistant, content: content.into() }
+    }
+}
+
+/// Sampling parameters sent with a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// Sampling temperature; `None` leaves the provider's default.
+    pub temperature: Option<f32>,
+    /// Cap on completion tokens; `None` leaves the provider's default.
+    pub max_tokens: Option<u32>,
+}
+
+/// The shape of answer asked for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ResponseFormat {
+    /// Free text.
+    #[default]
+    Text,
+    /// JSON matching a JSON schema (OpenAI `response_format: json_schema`).
+    JsonSchema {
+        /// Schema name (letters, digits, `_`, `-`).
+        name: String,
+        /// The JSON schema.
+        schema: serde_json::Value,
+    },
+    /// Any JSON object (OpenAI `response_format: json_object`); the schema is in the prompt.
+    JsonObject,
+}
+
+impl ResponseFormat {
+    /// The label recorded in call records.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::JsonSchema { .. } => "json_schema",
+            Self::JsonObject => "json_object",
+        }
+    }
+}
+
+/// One request to a model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Request {
+    /// The conversation; the text under review goes, delimited, in the last user message.
+    pub messages: Vec<Message>,
+    /// Sampling parameters.
+    pub sampling: Sampling,
+    /// The answer format asked for.
+    pub format: ResponseFormat,
+}
+
+/// Why the model stopped writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// A natural end.
+    Stop,
+    /// Cut off by the token limit.
+    Length,
+    /// Stopped by a content filter.
+    ContentFilter,
+    /// Anything else the provider reported.
+    Other,
+}
+
+/// Tokens reported for one call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    /// Tokens in the prompt.
+    pub prompt_tokens: u64,
+    /// Tokens generated.
+    pub completion_tokens: u64,
+}
+
+/// A model's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    /// The generated text.
+    pub text: String,
+    /// Why it stopped.
+    pub finish_reason: FinishReason,
+    /// Tokens used.
+    pub usage: TokenUsage,
+    /// The model that answered, as the provider reports it.
+    pub model: String,
+}
+
+/// A language model. Dyn-safe: configuration picks the implementation at run time.
+#[async_trait]
+pub trait LanguageModel: Send + Sync {
+    /// The provider's name, e.g. `openai`.
+    fn provider(&self) -> &str;
+    /// The model's name, e.g. `gpt-4o-mini`.
+    fn model(&self) -> &str;
+    /// Send one request.
+    async fn complete(&self, request: &Request) -> Result<Completion, ModelError>;
+}
+
+#[async_trait]
+impl<T: LanguageModel + ?Sized> LanguageModel for std::sync::Arc<T> {
+    fn provider(&self) -> &str {
+        (**self).provider()
+    }
+    fn model(&self) -> &str {
+        (**self).model()
+    }
+    async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
+        (**self).complete(request).await
+    }
+}
+
+#[async_trait]
+impl<T: LanguageModel + ?Sized> LanguageModel for Box<T> {
+    fn provider(&self) -> &str {
+        (**self).provider()
+    }
+    fn model(&self) -> &str {
+        (**self).model()
+    }
+    async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
+        (**self).complete(request).await
+    }
+}
