@@ -64,7 +64,11 @@ pub enum Error {
 
 impl Error {
     /// A config error.
-    pub fn config(source_name: impl Into<String>, key: Option<&str>, reason: impl Into<String>) -> Self {
+    pub fn config(
+        source_name: impl Into<String>,
+        key: Option<&str>,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::Config {
             source_name: source_name.into(),
             key: key.map(str::to_owned),

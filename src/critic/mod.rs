@@ -73,7 +73,11 @@ impl VerdictJson {
         Critique {
             critic: critic.to_owned(),
             needs_improvement: self.needs_improvement,
-            confidence: if self.confidence.is_finite() { self.confidence.clamp(0.0, 1.0) } else { 0.0 },
+            confidence: if self.confidence.is_finite() {
+                self.confidence.clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
             feedback: self.feedback,
             suggestions: self.suggestions,
             error: None,

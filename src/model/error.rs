@@ -80,7 +80,11 @@ pub struct ModelError {
 
 impl ModelError {
     /// A new error with no status, `Retry-After` or source.
-    pub fn new(kind: ModelErrorKind, provider: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        kind: ModelErrorKind,
+        provider: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             kind,
             provider: provider.into(),

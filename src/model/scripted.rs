@@ -5,7 +5,9 @@
 //! (those asking for JSON) differently from revisions, and it records every request it
 //! received.
 
-use super::{Completion, FinishReason, LanguageModel, ModelError, Request, ResponseFormat, TokenUsage};
+use super::{
+    Completion, FinishReason, LanguageModel, ModelError, Request, ResponseFormat, TokenUsage,
+};
 use async_trait::async_trait;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -21,7 +23,9 @@ pub struct ScriptedModel {
 
 impl ScriptedModel {
     /// A model whose answer to the `n`-th request (from 0) is `script(request, n)`.
-    pub fn new(script: impl Fn(&Request, usize) -> Result<Completion, ModelError> + Send + Sync + 'static) -> Self {
+    pub fn new(
+        script: impl Fn(&Request, usize) -> Result<Completion, ModelError> + Send + Sync + 'static,
+    ) -> Self {
         Self { script: Box::new(script), latency: Duration::ZERO, seen: Mutex::new(Vec::new()) }
     }
 
