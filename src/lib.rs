@@ -37,7 +37,7 @@ pub mod thought;
 pub mod validator;
 
 pub use critic::Critic;
-// pub use engine::{Engine, EngineBuilder, Event};
+pub use engine::{Engine, EngineBuilder, Event};
 pub use error::Error;
 pub use model::LanguageModel;
 pub use thought::{StopReason, Thought};

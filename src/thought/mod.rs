@@ -107,6 +107,10 @@ pub struct Thought {
     /// A human-readable detail for the stop reason (e.g. which budget ran out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_detail: Option<String>,
+    /// The phase a `cancelled`, `budget` or `failed` run was in when it stopped; resuming
+    /// the thought starts again from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_from: Option<Phase>,
     /// The error that stopped a `failed` run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -144,6 +148,7 @@ impl Thought {
             phase,
             stop_reason: None,
             stop_detail: None,
+            resume_from: None,
             error: None,
             best_iteration: None,
             final_text: None,

@@ -1,0 +1,108 @@
+//! The engine's settings: iteration cap, acceptance rule, confidence floor, timeouts,
+//! sampling for drafts and revisions, and budgets.
+
+use crate::model::Sampling;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How the critics' verdicts combine into acceptance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcceptWhen {
+    /// Every critic that voted is satisfied.
+    #[default]
+    AllSatisfied,
+    /// More than half of the critics that voted are satisfied.
+    MajoritySatisfied,
+    /// At least one critic that voted is satisfied.
+    AnySatisfied,
+}
+
+impl AcceptWhen {
+    /// Whether `satisfied` of `voting` critics meet the rule. No vote never accepts.
+    pub fn holds(self, satisfied: usize, voting: usize) -> bool {
+        if voting == 0 {
+            return false;
+        }
+        match self {
+            Self::AllSatisfied => satisfied == voting,
+            Self::MajoritySatisfied => satisfied * 2 > voting,
+            Self::AnySatisfied => satisfied >= 1,
+        }
+    }
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AllSatisfied => "all_satisfied",
+            Self::MajoritySatisfied => "majority_satisfied",
+            Self::AnySatisfied => "any_satisfied",
+        }
+    }
+}
+
+impl std::fmt::Display for AcceptWhen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Limits on what one run may spend. `None` means unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Budget {
+    /// Total tokens (prompt + completion) the run may spend.
+    pub max_tokens: Option<u64>,
+    /// Wall time the run may take.
+    pub deadline: Option<Duration>,
+}
+
+/// Everything that shapes a run, besides the model, critics and validators.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// How many drafts are evaluated at most (so at most `max_iterations - 1` revisions).
+    pub max_iterations: usize,
+    /// How critics' verdicts combine.
+    pub accept_when: AcceptWhen,
+    /// A "needs improvement" verdict counts only at or above this confidence.
+    pub confidence_floor: f64,
+    /// How long one critic may take.
+    pub critic_timeout: Duration,
+    /// Skip the critics in an iteration whose hard validators failed.
+    pub skip_critique_on_hard_failure: bool,
+    /// Sampling for drafts and revisions.
+    pub generation: Sampling,
+    /// Spending limits.
+    pub budget: Budget,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_iterations: 3,
+            accept_when: AcceptWhen::AllSatisfied,
+            confidence_floor: 0.5,
+            critic_timeout: Duration::from_secs(60),
+            skip_critique_on_hard_failure: false,
+            generation: Sampling { temperature: Some(0.7), max_tokens: Some(1024) },
+            budget: Budget::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AcceptWhen::*;
+
+    #[test]
+    fn acceptance_rules() {
+        assert!(AllSatisfied.holds(3, 3));
+        assert!(!AllSatisfied.holds(2, 3));
+        assert!(MajoritySatisfied.holds(2, 3));
+        assert!(!MajoritySatisfied.holds(1, 2));
+        assert!(AnySatisfied.holds(1, 3));
+        assert!(!AnySatisfied.holds(0, 3));
+        for rule in [AllSatisfied, MajoritySatisfied, AnySatisfied] {
+            assert!(!rule.holds(0, 0), "{rule} accepted with no vote");
+        }
+    }
+}
