@@ -3,6 +3,22 @@
 //! A critic reads the current draft (and the run's history) and returns a verdict:
 //! `needs_improvement`, `confidence`, `feedback`, `suggestions`. Critics of one
 //! iteration run concurrently; one that errors does not vote.
+//!
+//! - [`spec`] — a critic file parsed and checked ([`CriticSpec`]).
+//! - `prompt` — the templates: strict minijinja, checked when a critic is loaded.
+//! - [`memory`] — a critic's own earlier feedback, bounded (Reflexion).
+//! - [`single`] — the `single` strategy: [`TemplateCritic`], one model call per critique.
+//! - [`registry`] — built-ins plus user files, by name ([`Registry`]).
+
+pub mod memory;
+mod prompt;
+pub mod registry;
+pub mod single;
+pub mod spec;
+
+pub use registry::{CriticInfo, Registry};
+pub use single::TemplateCritic;
+pub use spec::{CriticSpec, ModelOverrides, PromptSpec, Strategy};
 
 use crate::model::{CallLog, LanguageModel, ModelError};
 use crate::thought::{Critique, Iteration, Mode};
