@@ -1,0 +1,292 @@
+//! Stage one: serde structs that mirror the TOML files key for key.
+//!
+//! Every field is an `Option` so that any layer (a preset, a user file, one environment
+//! variable) can be partial, and every struct denies unknown fields so a typo fails
+//! instead of being ignored. [`RawConfig::check`] tests the values a layer does set
+//! (ranges, known names), so a bad value is reported against the layer that set it.
+//! Turning the merged layers into the typed [`Config`](super::Config) is
+//! [`resolve`](super::resolve)'s job.
+
+use super::resolve::KNOWN_PROVIDERS;
+use super::{AcceptWhen, presets};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One configuration layer as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a configuration table")]
+pub(crate) struct RawConfig {
+    pub(crate) preset: Option<String>,
+    pub(crate) provider: Option<RawProvider>,
+    pub(crate) generation: Option<RawGeneration>,
+    pub(crate) engine: Option<RawEngine>,
+    pub(crate) critics: Option<RawCritics>,
+    pub(crate) validators: Option<RawValidators>,
+    pub(crate) budget: Option<RawBudget>,
+}
+
+/// `[provider]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [provider] table")]
+pub(crate) struct RawProvider {
+    pub(crate) name: Option<String>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) model: Option<String>,
+    pub(crate) api_key_env: Option<String>,
+    pub(crate) timeout_secs: Option<u64>,
+    pub(crate) connect_timeout_secs: Option<u64>,
+}
+
+/// `[generation]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [generation] table")]
+pub(crate) struct RawGeneration {
+    pub(crate) temperature: Option<f64>,
+    pub(crate) max_tokens: Option<u32>,
+}
+
+/// `[engine]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [engine] table")]
+pub(crate) struct RawEngine {
+    pub(crate) max_iterations: Option<usize>,
+    pub(crate) accept_when: Option<AcceptWhen>,
+    pub(crate) confidence_floor: Option<f64>,
+    pub(crate) critic_timeout_secs: Option<u64>,
+    pub(crate) skip_critique_on_hard_failure: Option<bool>,
+}
+
+/// `[critics]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [critics] table")]
+pub(crate) struct RawCritics {
+    pub(crate) enabled: Option<Vec<String>>,
+    pub(crate) dirs: Option<Vec<PathBuf>>,
+    pub(crate) temperature: Option<f64>,
+    pub(crate) max_tokens: Option<u32>,
+    pub(crate) vars: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
+}
+
+/// `[validators]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [validators] table")]
+pub(crate) struct RawValidators {
+    pub(crate) enabled: Option<Vec<serde_json::Value>>,
+    pub(crate) dirs: Option<Vec<PathBuf>>,
+}
+
+/// `[budget]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [budget] table")]
+pub(crate) struct RawBudget {
+    pub(crate) max_tokens: Option<u64>,
+    pub(crate) deadline_secs: Option<u64>,
+}
+
+/// A bad value found by [`RawConfig::check`]: the dotted key and what is wrong. The
+/// caller knows which layer it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub(crate) key: String,
+    pub(crate) reason: String,
+}
+
+impl Problem {
+    fn new(key: &str, reason: impl Into<String>) -> Self {
+        Self { key: key.to_owned(), reason: reason.into() }
+    }
+
+    /// The crate error, naming the layer the value came from.
+    pub(crate) fn into_error(self, source_name: &str) -> crate::Error {
+        crate::Error::config(source_name, Some(&self.key), self.reason)
+    }
+}
+
+impl RawConfig {
+    /// Checks every value this layer sets. Absent values are not checked: a lower
+    /// layer supplies them.
+    pub(crate) fn check(&self) -> Result<(), Problem> {
+        if let Some(name) = &self.preset {
+            presets::text(name).map_err(|reason| Problem::new("preset", reason))?;
+        }
+        if let Some(p) = &self.provider {
+            if let Some(name) = &p.name
+                && !KNOWN_PROVIDERS.contains(&name.as_str())
+            {
+                return Err(Problem::new(
+                    "provider.name",
+                    format!(
+                        "unknown provider `{name}`; known providers: {}",
+                        KNOWN_PROVIDERS.join(", ")
+                    ),
+                ));
+            }
+            not_blank("provider.base_url", p.base_url.as_deref())?;
+            if let Some(url) = &p.base_url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(Problem::new(
+                    "provider.base_url",
+                    format!("`{url}` is not an http:// or https:// URL"),
+                ));
+            }
+            not_blank("provider.model", p.model.as_deref())?;
+            not_blank("provider.api_key_env", p.api_key_env.as_deref())?;
+            at_least_one("provider.timeout_secs", p.timeout_secs)?;
+            at_least_one("provider.connect_timeout_secs", p.connect_timeout_secs)?;
+        }
+        if let Some(g) = &self.generation {
+            temperature("generation.temperature", g.temperature)?;
+            at_least_one("generation.max_tokens", g.max_tokens.map(u64::from))?;
+        }
+        if let Some(e) = &self.engine {
+            at_least_one("engine.max_iterations", e.max_iterations.map(|n| n as u64))?;
+            if let Some(floor) = e.confidence_floor
+                && !(0.0..=1.0).contains(&floor)
+            {
+                return Err(Problem::new(
+                    "engine.confidence_floor",
+                    format!("{floor} is out of range; expected a number from 0 to 1"),
+                ));
+            }
+            at_least_one("engine.critic_timeout_secs", e.critic_timeout_secs)?;
+        }
+        if let Some(c) = &self.critics {
+            if let Some(names) = &c.enabled {
+                names_unique("critics.enabled", names)?;
+            }
+            temperature("critics.temperature", c.temperature)?;
+            at_least_one("critics.max_tokens", c.max_tokens.map(u64::from))?;
+        }
+        if let Some(v) = &self.validators {
+            for (i, spec) in v.enabled.iter().flatten().enumerate() {
+                let ok = match spec {
+                    serde_json::Value::String(s) => !s.trim().is_empty(),
+                    serde_json::Value::Object(_) => true,
+                    _ => false,
+                };
+                if !ok {
+                    return Err(Problem::new(
+                        "validators.enabled",
+                        format!(
+                            "item {} is {spec}; expected a spec string such as \
+                             \"words:min=50,max=120\" or a table",
+                            i + 1
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn not_blank(key: &str, value: Option<&str>) -> Result<(), Problem> {
+    match value {
+        Some(v) if v.trim().is_empty() => Err(Problem::new(key, "must not be empty")),
+        _ => Ok(()),
+    }
+}
+
+fn at_least_one(key: &str, value: Option<u64>) -> Result<(), Problem> {
+    match value {
+        Some(0) => Err(Problem::new(key, "must be at least 1")),
+        _ => Ok(()),
+    }
+}
+
+fn temperature(key: &str, value: Option<f64>) -> Result<(), Problem> {
+    match value {
+        Some(t) if !(0.0..=2.0).contains(&t) => {
+            Err(Problem::new(key, format!("{t} is out of range; expected a number from 0 to 2")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn names_unique(key: &str, names: &[String]) -> Result<(), Problem> {
+    for (i, name) in names.iter().enumerate() {
+        if name.trim().is_empty() {
+            return Err(Problem::new(key, format!("item {} is an empty name", i + 1)));
+        }
+        if names[..i].contains(name) {
+            return Err(Problem::new(key, format!("`{name}` is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> RawConfig {
+        toml::from_str(text).expect("valid raw config")
+    }
+
+    #[test]
+    fn an_empty_layer_is_valid() {
+        assert!(parse("").check().is_ok());
+    }
+
+    #[test]
+    fn confidence_floor_out_of_range_names_the_key() {
+        let err = parse("[engine]\nconfidence_floor = 1.5").check().unwrap_err();
+        assert_eq!(err.key, "engine.confidence_floor");
+        assert!(err.reason.contains("0 to 1"), "{}", err.reason);
+    }
+
+    #[test]
+    fn nan_confidence_floor_is_rejected() {
+        let err = parse("[engine]\nconfidence_floor = nan").check().unwrap_err();
+        assert_eq!(err.key, "engine.confidence_floor");
+    }
+
+    #[test]
+    fn zero_iterations_are_rejected() {
+        let err = parse("[engine]\nmax_iterations = 0").check().unwrap_err();
+        assert_eq!(err.key, "engine.max_iterations");
+    }
+
+    #[test]
+    fn unknown_provider_lists_the_known_ones() {
+        let err = parse("[provider]\nname = \"acme\"").check().unwrap_err();
+        assert_eq!(err.key, "provider.name");
+        assert!(err.reason.contains("acme") && err.reason.contains("openai"), "{}", err.reason);
+    }
+
+    #[test]
+    fn unknown_preset_lists_the_known_ones() {
+        let err = parse("preset = \"turbo\"").check().unwrap_err();
+        assert_eq!(err.key, "preset");
+        assert!(err.reason.contains("fast, balanced, quality"), "{}", err.reason);
+    }
+
+    #[test]
+    fn duplicate_critics_are_rejected() {
+        let err = parse("[critics]\nenabled = [\"reflexion\", \"reflexion\"]").check().unwrap_err();
+        assert_eq!(err.key, "critics.enabled");
+        assert!(err.reason.contains("twice"));
+    }
+
+    #[test]
+    fn validator_items_must_be_strings_or_tables() {
+        let err = parse("[validators]\nenabled = [\"words:min=5\", 3]").check().unwrap_err();
+        assert_eq!(err.key, "validators.enabled");
+        assert!(err.reason.contains("item 2"), "{}", err.reason);
+        assert!(parse("[validators]\nenabled = [{ kind = \"regex\" }]").check().is_ok());
+    }
+
+    #[test]
+    fn temperature_above_two_is_rejected() {
+        let err = parse("[critics]\ntemperature = 2.5").check().unwrap_err();
+        assert_eq!(err.key, "critics.temperature");
+    }
+
+    #[test]
+    fn base_url_must_be_http() {
+        let err = parse("[provider]\nbase_url = \"api.openai.com\"").check().unwrap_err();
+        assert_eq!(err.key, "provider.base_url");
+    }
+}
