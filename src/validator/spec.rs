@@ -95,7 +95,7 @@ pub enum ValidatorSpec {
         #[serde(default = "yes", skip_serializing_if = "is_true")]
         whole_word: bool,
     },
-    /// A regex with match counts (multi-line mode; see [`RegexCount`]).
+    /// A regex with match counts (multi-line mode; see [`RegexCount`](super::RegexCount)).
     Regex {
         /// The pattern.
         pattern: String,
