@@ -1,6 +1,50 @@
 //! Validators: cheap, deterministic checks (length, required and forbidden terms,
 //! regexes, composition) that run before the critics. A failure carries an actionable
 //! delta for the reviser ("add about 40 words").
+//!
+//! # Layout
+//!
+//! - the [`Validator`] trait and what it sees ([`ValidationContext`]);
+//! - the kinds, one file each: [`Length`] (chars, words, sentences), [`Require`],
+//!   [`Forbid`], [`RegexCount`], and the compositions [`All`], [`Any`], [`Not`];
+//! - [`ValidatorSpec`] / [`Entry`] / [`SpecItem`]: validators as data (config tables),
+//!   and [`parse_spec`]: the command-line syntax (`words:min=50,max=120`,
+//!   `soft:regex[max=0]:guarantee`, `preset:tweet`, …);
+//! - [`Presets`]: named lists of validators from `validators/*.toml` and user files;
+//! - [`build`]: an entry (and its presets) to [`Configured`] validators, hard or soft;
+//! - [`kinds`]: the catalog behind `redraft validators`.
+//!
+//! Every failure message is a delta the reviser can act on ("add about 40 words (has
+//! 80, needs at least 120)", "remove the word 'guarantee' (found 2 times)"); every
+//! score is in 0..=1 and 1 exactly when the validator passes.
+
+mod build;
+mod catalog;
+mod compose;
+mod forbid;
+mod length;
+mod parse;
+mod pattern;
+mod preset;
+mod require;
+mod spec;
+mod terms;
+mod text;
+
+#[cfg(test)]
+mod testing;
+
+pub use build::{Configured, build, build_items, check};
+pub use catalog::{KindDoc, kinds};
+pub use compose::{All, Any, Not};
+pub use forbid::Forbid;
+pub use length::{Length, Unit};
+pub use parse::parse_spec;
+pub use pattern::RegexCount;
+pub use preset::{BUILT_IN, Preset, Presets};
+pub use require::{Require, TermMode};
+pub use spec::{Entry, SpecItem, ValidatorSpec};
+pub use terms::TermOptions;
 
 use crate::model::{CallLog, LanguageModel};
 use crate::thought::Verdict;

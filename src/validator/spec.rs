@@ -1,0 +1,404 @@
+//! Validators as data: [`ValidatorSpec`] (one validator, possibly composite), [`Entry`]
+//! (a spec plus hard/soft) and [`SpecItem`] (what a config file holds: a spec string or
+//! a table). [`build`](super::build) turns them into running validators.
+//!
+//! In TOML a spec is a table tagged by `kind`:
+//!
+//! ```toml
+//! validators = [
+//!   "words:min=50,max=120",                                   # CLI syntax, see parse_spec
+//!   { kind = "require", terms = ["solar", "wind"] },
+//!   { kind = "regex", pattern = "^#", min = 2, soft = true },  # soft: advice only
+//!   { kind = "not", of = { kind = "forbid", terms = ["x"] } },
+//!   { kind = "any", of = [{ kind = "chars", max = 280 }, "preset:tweet"] },
+//! ]
+//! ```
+//!
+//! `soft = true` is allowed on a top-level table only (inside a composition it would mean
+//! nothing). Inside `all`/`any`/`not`, items are tables or spec strings without `soft:`.
+
+use super::require::TermMode;
+use crate::Error;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_all(m: &TermMode) -> bool {
+    *m == TermMode::All
+}
+
+/// One validator, described as data. Deserialises from a table tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ValidatorSpec {
+    /// Length in characters (grapheme clusters).
+    Chars {
+        /// At least this many.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<usize>,
+        /// At most this many.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<usize>,
+    },
+    /// Length in words.
+    Words {
+        /// At least this many.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<usize>,
+        /// At most this many.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<usize>,
+    },
+    /// Length in sentences.
+    Sentences {
+        /// At least this many.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<usize>,
+        /// At most this many.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<usize>,
+    },
+    /// Terms that must appear.
+    Require {
+        /// The terms (literal text).
+        terms: Vec<String>,
+        /// Match letter case exactly (default `false`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        case_sensitive: bool,
+        /// Match whole words only (default `true`).
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        whole_word: bool,
+        /// `all` terms (default) or `any` one of them.
+        #[serde(default, skip_serializing_if = "is_all")]
+        mode: TermMode,
+    },
+    /// Terms that must not appear.
+    Forbid {
+        /// The terms (literal text).
+        terms: Vec<String>,
+        /// Match letter case exactly (default `false`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        case_sensitive: bool,
+        /// Match whole words only (default `true`).
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        whole_word: bool,
+    },
+    /// A regex with match counts (multi-line mode; see [`RegexCount`](super::RegexCount)).
+    Regex {
+        /// The pattern.
+        pattern: String,
+        /// At least this many matches (default 1 when `max` is absent too, else 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<usize>,
+        /// At most this many matches (`0` forbids the pattern).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<usize>,
+    },
+    /// Passes when every child passes.
+    All {
+        /// The children.
+        of: Vec<SpecItem>,
+    },
+    /// Passes when at least one child passes.
+    Any {
+        /// The children.
+        of: Vec<SpecItem>,
+    },
+    /// Passes when its child fails.
+    Not {
+        /// The child.
+        of: Box<SpecItem>,
+    },
+    /// A named preset: expands to the preset's validators.
+    Preset {
+        /// The preset's name.
+        name: String,
+    },
+}
+
+impl ValidatorSpec {
+    /// Every kind a spec can have, as written in `kind = "…"` and on the command line.
+    pub const KINDS: &'static [&'static str] = &[
+        "chars",
+        "words",
+        "sentences",
+        "require",
+        "forbid",
+        "regex",
+        "all",
+        "any",
+        "not",
+        "preset",
+    ];
+}
+
+/// The CLI syntax where one exists (`words:min=50`, `require[case]:Solar`,
+/// `regex[min=2]:^#`, `not:…`, `preset:NAME`); `all(…; …)` and `any(…; …)` have no CLI
+/// form and are shown that way for reading only.
+impl fmt::Display for ValidatorSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn bounds(min: &Option<usize>, max: &Option<usize>) -> String {
+            let parts = [min.map(|m| format!("min={m}")), max.map(|m| format!("max={m}"))];
+            parts.into_iter().flatten().collect::<Vec<_>>().join(",")
+        }
+        fn flags(case_sensitive: bool, whole_word: bool, any: bool) -> String {
+            let mut out = Vec::new();
+            if case_sensitive {
+                out.push("case");
+            }
+            if !whole_word {
+                out.push("substring");
+            }
+            if any {
+                out.push("any");
+            }
+            if out.is_empty() { String::new() } else { format!("[{}]", out.join(",")) }
+        }
+        fn list(items: &[SpecItem]) -> String {
+            items.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        }
+        match self {
+            Self::Chars { min, max } => write!(f, "chars:{}", bounds(min, max)),
+            Self::Words { min, max } => write!(f, "words:{}", bounds(min, max)),
+            Self::Sentences { min, max } => write!(f, "sentences:{}", bounds(min, max)),
+            Self::Require { terms, case_sensitive, whole_word, mode } => {
+                let flags = flags(*case_sensitive, *whole_word, *mode == TermMode::Any);
+                write!(f, "require{flags}:{}", terms.join(","))
+            }
+            Self::Forbid { terms, case_sensitive, whole_word } => {
+                write!(
+                    f,
+                    "forbid{}:{}",
+                    flags(*case_sensitive, *whole_word, false),
+                    terms.join(",")
+                )
+            }
+            Self::Regex { pattern, min: None, max: None } => write!(f, "regex:{pattern}"),
+            Self::Regex { pattern, min, max } => write!(f, "regex[{}]:{pattern}", bounds(min, max)),
+            Self::All { of } => write!(f, "all({})", list(of)),
+            Self::Any { of } => write!(f, "any({})", list(of)),
+            Self::Not { of } => write!(f, "not:{of}"),
+            Self::Preset { name } => write!(f, "preset:{name}"),
+        }
+    }
+}
+
+/// A configured validator spec: the spec and whether it is hard (must pass to accept,
+/// the default) or soft (advice for the reviser only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// What to check.
+    pub spec: ValidatorSpec,
+    /// Hard (`true`, the default) or soft.
+    pub hard: bool,
+}
+
+impl Entry {
+    /// A hard entry.
+    pub fn hard(spec: ValidatorSpec) -> Self {
+        Self { spec, hard: true }
+    }
+
+    /// A soft entry.
+    pub fn soft(spec: ValidatorSpec) -> Self {
+        Self { spec, hard: false }
+    }
+}
+
+/// The CLI syntax, with `soft:` in front of a soft entry.
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.hard {
+            f.write_str("soft:")?;
+        }
+        write!(f, "{}", self.spec)
+    }
+}
+
+/// Serialises as the spec's table, plus `soft = true` when soft.
+impl Serialize for Entry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut value = serde_json::to_value(&self.spec).map_err(serde::ser::Error::custom)?;
+        if let (false, serde_json::Value::Object(map)) = (self.hard, &mut value) {
+            map.insert("soft".to_owned(), serde_json::Value::Bool(true));
+        }
+        value.serialize(serializer)
+    }
+}
+
+/// Deserialises from a spec table with an optional `soft` boolean.
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut map = serde_json::Map::deserialize(deserializer)?;
+        let hard = match map.remove("soft") {
+            None => true,
+            Some(serde_json::Value::Bool(soft)) => !soft,
+            Some(other) => {
+                return Err(de::Error::custom(format!(
+                    "`soft` must be true or false, got {other}"
+                )));
+            }
+        };
+        let spec = ValidatorSpec::deserialize(serde_json::Value::Object(map))
+            .map_err(de::Error::custom)?;
+        Ok(Self { spec, hard })
+    }
+}
+
+/// One item of a `validators` array in a config or preset file: a spec string in the
+/// CLI syntax (see [`parse_spec`](super::parse_spec)) or a table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpecItem {
+    /// A spec string, e.g. `"soft:words:max=300"`. Parsed by [`SpecItem::to_entry`].
+    Text(String),
+    /// A table, e.g. `{ kind = "words", max = 300, soft = true }`.
+    Table(Entry),
+}
+
+impl SpecItem {
+    /// The entry this item describes (parsing a spec string).
+    pub fn to_entry(&self) -> Result<Entry, Error> {
+        match self {
+            Self::Text(s) => super::parse_spec(s),
+            Self::Table(entry) => Ok(entry.clone()),
+        }
+    }
+}
+
+impl From<ValidatorSpec> for SpecItem {
+    fn from(spec: ValidatorSpec) -> Self {
+        Self::Table(Entry::hard(spec))
+    }
+}
+
+impl fmt::Display for SpecItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(s) => f.write_str(s),
+            Self::Table(entry) => write!(f, "{entry}"),
+        }
+    }
+}
+
+impl Serialize for SpecItem {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Text(s) => serializer.serialize_str(s),
+            Self::Table(entry) => entry.serialize(serializer),
+        }
+    }
+}
+
+/// A string or a table; a bad table reports the table's own error (unlike
+/// `#[serde(untagged)]`, which would only say that no variant matched).
+impl<'de> Deserialize<'de> for SpecItem {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ItemVisitor;
+
+        impl<'de> Visitor<'de> for ItemVisitor {
+            type Value = SpecItem;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a validator spec string (e.g. \"words:max=120\") or table")
+            }
+
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<SpecItem, E> {
+                Ok(SpecItem::Text(s.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SpecItem, A::Error> {
+                Entry::deserialize(de::value::MapAccessDeserializer::new(map)).map(SpecItem::Table)
+            }
+        }
+
+        deserializer.deserialize_any(ItemVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct File {
+        validators: Vec<SpecItem>,
+    }
+
+    fn items(toml_text: &str) -> Vec<SpecItem> {
+        toml::from_str::<File>(toml_text).unwrap().validators
+    }
+
+    fn toml_error(toml_text: &str) -> String {
+        match toml::from_str::<File>(toml_text) {
+            Ok(_) => panic!("parsed: {toml_text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn tables_and_strings_mix_in_one_array() {
+        let items = items(
+            r#"validators = [
+                "soft:words:max=300",
+                { kind = "require", terms = ["solar"], case_sensitive = true },
+                { kind = "regex", pattern = "^#", min = 2, soft = true },
+                { kind = "not", of = { kind = "forbid", terms = ["x"], whole_word = false } },
+                { kind = "any", of = ["chars:max=10", { kind = "preset", name = "tweet" }] },
+            ]"#,
+        );
+        let entries: Vec<Entry> = items.iter().map(|i| i.to_entry().unwrap()).collect();
+        assert_eq!(entries[0], Entry::soft(ValidatorSpec::Words { min: None, max: Some(300) }));
+        assert_eq!(
+            entries[1],
+            Entry::hard(ValidatorSpec::Require {
+                terms: vec!["solar".into()],
+                case_sensitive: true,
+                whole_word: true,
+                mode: TermMode::All
+            })
+        );
+        assert_eq!(
+            entries[2],
+            Entry::soft(ValidatorSpec::Regex { pattern: "^#".into(), min: Some(2), max: None })
+        );
+        assert_eq!(entries[3].to_string(), "not:forbid[substring]:x");
+        assert_eq!(entries[4].to_string(), "any(chars:max=10; preset:tweet)");
+    }
+
+    #[test]
+    fn table_errors_are_specific() {
+        let e = toml_error(r#"validators = [{ kind = "words", maximum = 3 }]"#);
+        assert!(e.contains("unknown field `maximum`"), "{e}");
+        let e = toml_error(r#"validators = [{ kind = "length", max = 3 }]"#);
+        assert!(e.contains("unknown variant `length`"), "{e}");
+        let e = toml_error(r#"validators = [{ kind = "words", max = "ten" }]"#);
+        assert!(e.contains("invalid type"), "{e}");
+        let e = toml_error(r#"validators = [{ kind = "words", max = 3, soft = "yes" }]"#);
+        assert!(e.contains("`soft` must be true or false"), "{e}");
+        let e = toml_error(r#"validators = [3]"#);
+        assert!(e.contains("a validator spec string"), "{e}");
+    }
+
+    #[test]
+    fn entries_serialise_back_to_tables() {
+        let entry = Entry::soft(ValidatorSpec::Words { min: Some(5), max: None });
+        let json = serde_json::to_value(SpecItem::Table(entry.clone())).unwrap();
+        assert_eq!(json, serde_json::json!({"kind": "words", "min": 5, "soft": true}));
+        let back: SpecItem = serde_json::from_value(json).unwrap();
+        assert_eq!(back, SpecItem::Table(entry));
+        let text: SpecItem = serde_json::from_value(serde_json::json!("words:max=3")).unwrap();
+        assert_eq!(text, SpecItem::Text("words:max=3".into()));
+    }
+}
