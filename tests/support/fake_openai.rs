@@ -1,0 +1,408 @@
+//! A fake OpenAI-compatible server on `127.0.0.1:0` for integration tests and
+//! benchmarks.
+//!
+//! Every `POST /v1/chat/completions` is answered by a handler closure given the JSON
+//! body and the request's index (from 0); the server records every body and its
+//! headers, and counts accepted TCP connections (to check keep-alive). Any other path
+//! answers 404 in OpenAI's error shape.
+//!
+//! The server runs on **its own thread with its own tokio runtime**, so it keeps
+//! answering whatever the caller does: a plain `#[test]`, any `#[tokio::test]`
+//! flavour, a criterion benchmark, or a test blocked on `std::process::Command`
+//! running the real `redraft` binary. It stops when the [`FakeOpenAi`] is dropped.
+//!
+//! ```text
+//! mod support;
+//! use support::fake_openai::{FakeOpenAi, Reply, is_structured};
+//!
+//! #[tokio::test]
+//! async fn critic_then_revision() {
+//!     let server = FakeOpenAi::start(|body, _n| {
+//!         if is_structured(body) {
+//!             Reply::verdict(false, 0.9, "fine")
+//!         } else {
+//!             Reply::text("A better text.")
+//!         }
+//!     })
+//!     .await;
+//!     // Point a provider at server.base_url() ("http://127.0.0.1:PORT/v1") …
+//!     assert_eq!(server.request_count(), 0);
+//! }
+//! ```
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::post;
+use axum::serve::ListenerExt;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the fake server answers to one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// 200 with a chat completion in OpenAI's exact shape (the `model` echoes the
+    /// request's).
+    Chat {
+        /// `choices[0].message.content`.
+        content: String,
+        /// `choices[0].finish_reason`, e.g. `stop` or `length`.
+        finish_reason: String,
+        /// `usage.prompt_tokens`.
+        prompt_tokens: u64,
+        /// `usage.completion_tokens`.
+        completion_tokens: u64,
+    },
+    /// An error status with a JSON body and extra headers (e.g. `Retry-After`).
+    Error {
+        /// The HTTP status.
+        status: u16,
+        /// The JSON body.
+        body: Value,
+        /// Extra response headers.
+        headers: Vec<(String, String)>,
+    },
+    /// Any status with a raw text body (garbage, HTML error pages, …).
+    Raw {
+        /// The HTTP status.
+        status: u16,
+        /// The body, sent as is.
+        body: String,
+    },
+    /// Wait, then answer (the wait is on the server; the client sees a slow server).
+    Delay(Duration, Box<Reply>),
+}
+
+impl Reply {
+    /// A completion with `content`, `finish_reason = stop`, 12 prompt and 7 completion
+    /// tokens.
+    pub fn text(content: &str) -> Reply {
+        Reply::Chat {
+            content: content.to_owned(),
+            finish_reason: "stop".to_owned(),
+            prompt_tokens: 12,
+            completion_tokens: 7,
+        }
+    }
+
+    /// A completion whose content is `value` serialised (a structured answer).
+    pub fn json(value: &Value) -> Reply {
+        Reply::text(&value.to_string())
+    }
+
+    /// A completion whose content is a critic verdict:
+    /// `{"needs_improvement", "confidence", "feedback", "suggestions": [feedback]}`
+    /// (no suggestions when no improvement is needed).
+    pub fn verdict(needs_improvement: bool, confidence: f64, feedback: &str) -> Reply {
+        let suggestions: Vec<&str> = if needs_improvement { vec![feedback] } else { vec![] };
+        Reply::json(&json!({
+            "needs_improvement": needs_improvement,
+            "confidence": confidence,
+            "feedback": feedback,
+            "suggestions": suggestions,
+        }))
+    }
+
+    /// An error in OpenAI's shape:
+    /// `{"error": {"message", "type", "param": null, "code"}}`.
+    pub fn error(status: u16, code: &str, message: &str) -> Reply {
+        Reply::Error { status, body: error_body(status, code, message), headers: Vec::new() }
+    }
+
+    /// A 429 `rate_limit_exceeded` with `Retry-After: retry_after` (seconds, e.g.
+    /// `"0.05"`).
+    pub fn rate_limited(retry_after: &str) -> Reply {
+        Reply::Error {
+            status: 429,
+            body: error_body(429, "rate_limit_exceeded", "Rate limit reached for requests"),
+            headers: vec![("retry-after".into(), retry_after.into())],
+        }
+    }
+
+    /// OpenAI's real 400 for `json_schema` on a model without structured outputs.
+    pub fn schema_rejected() -> Reply {
+        Reply::Error {
+            status: 400,
+            body: json!({ "error": {
+                "message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
+                "type": "invalid_request_error",
+                "param": null,
+                "code": null
+            }}),
+            headers: Vec::new(),
+        }
+    }
+
+    /// This reply, after `wait`.
+    pub fn delayed(self, wait: Duration) -> Reply {
+        Reply::Delay(wait, Box::new(self))
+    }
+}
+
+/// OpenAI's error body: `{"error": {"message", "type", "param": null, "code"}}`.
+fn error_body(status: u16, code: &str, message: &str) -> Value {
+    let kind = match status {
+        429 => "requests",
+        500.. => "server_error",
+        _ => "invalid_request_error",
+    };
+    json!({ "error": { "message": message, "type": kind, "param": null, "code": code } })
+}
+
+type Handler = dyn Fn(&Value, usize) -> Reply + Send + Sync;
+
+/// One recorded request.
+#[derive(Debug, Clone)]
+struct Recorded {
+    body: Value,
+    headers: Vec<(String, String)>,
+}
+
+struct Shared {
+    handler: Box<Handler>,
+    recorded: Mutex<Vec<Recorded>>,
+    requests: AtomicUsize,
+    connections: AtomicUsize,
+}
+
+/// A running fake server; stops when dropped.
+pub struct FakeOpenAi {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeOpenAi {
+    /// Start a server answering each `POST /v1/chat/completions` with
+    /// `handler(&body_json, n)`, `n` counting requests from 0. Usable from any
+    /// runtime flavour (the server has its own thread); see [`FakeOpenAi::start_blocking`]
+    /// outside async code.
+    pub async fn start(
+        handler: impl Fn(&Value, usize) -> Reply + Send + Sync + 'static,
+    ) -> FakeOpenAi {
+        Self::start_blocking(handler)
+    }
+
+    /// [`FakeOpenAi::start`] for synchronous code (plain `#[test]`, benchmark setup).
+    /// The socket is bound before this returns, so requests can be sent at once.
+    pub fn start_blocking(
+        handler: impl Fn(&Value, usize) -> Reply + Send + Sync + 'static,
+    ) -> FakeOpenAi {
+        let shared = Arc::new(Shared {
+            handler: Box::new(handler),
+            recorded: Mutex::new(Vec::new()),
+            requests: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
+        });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("non-blocking listener");
+        let addr = listener.local_addr().expect("local address");
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("fake-openai".into())
+            .spawn(move || serve(listener, state, stopped))
+            .expect("spawn the fake server thread");
+        FakeOpenAi { addr, shared, shutdown: Some(shutdown), thread: Some(thread) }
+    }
+
+    /// The API root to configure a provider with: `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The socket address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every JSON body received (since the last [`FakeOpenAi::clear`]), in order.
+    pub fn requests(&self) -> Vec<Value> {
+        self.lock().iter().map(|r| r.body.clone()).collect()
+    }
+
+    /// The headers of every request received (since the last [`FakeOpenAi::clear`]),
+    /// in order; names are lower-case.
+    pub fn headers(&self) -> Vec<Vec<(String, String)>> {
+        self.lock().iter().map(|r| r.headers.clone()).collect()
+    }
+
+    /// The value of header `name` (case-insensitive) on the `n`-th recorded request.
+    pub fn header(&self, n: usize, name: &str) -> Option<String> {
+        let name = name.to_ascii_lowercase();
+        let recorded = self.lock();
+        let request = recorded.get(n)?;
+        request.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+    }
+
+    /// How many chat requests were received in all (not reset by `clear`).
+    pub fn request_count(&self) -> usize {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// How many TCP connections were accepted.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Forget the recorded bodies and headers (long benchmarks keep memory flat).
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Recorded>> {
+        self.shared.recorded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for FakeOpenAi {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The server thread: a current-thread runtime serving until `stopped` fires; dropping
+/// the runtime then closes every connection and cancels delayed replies.
+fn serve(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("build the fake server runtime");
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+        let counter = Arc::clone(&shared);
+        let listener = listener.tap_io(move |_| {
+            counter.connections.fetch_add(1, Ordering::SeqCst);
+        });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .fallback(not_found)
+            .with_state(shared);
+        tokio::select! {
+            result = axum::serve(listener, app).into_future() => {
+                if let Err(e) = result {
+                    eprintln!("fake OpenAI server stopped: {e}");
+                }
+            }
+            _ = stopped => {}
+        }
+    });
+}
+
+async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return render(
+                Reply::error(400, "invalid_json", &format!("invalid JSON body: {e}")),
+                "",
+            );
+        }
+    };
+    let headers = headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let n = shared.requests.fetch_add(1, Ordering::SeqCst);
+    shared
+        .recorded
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Recorded { body: body.clone(), headers });
+    let mut reply = (shared.handler)(&body, n);
+    while let Reply::Delay(wait, next) = reply {
+        tokio::time::sleep(wait).await;
+        reply = *next;
+    }
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("fake-model");
+    render(reply, model)
+}
+
+async fn not_found(uri: Uri) -> Response {
+    render(Reply::error(404, "not_found", &format!("no route for {uri} on the fake server")), "")
+}
+
+fn render(reply: Reply, model: &str) -> Response {
+    let (status, content_type, body, extra) = match reply {
+        Reply::Chat { content, finish_reason, prompt_tokens, completion_tokens } => {
+            let body = json!({
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": 1_741_569_952,
+                "model": model,
+                "choices": [{
+                    "index": 0,
+                    "message": { "role": "assistant", "content": content, "refusal": null },
+                    "logprobs": null,
+                    "finish_reason": finish_reason
+                }],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens
+                },
+                "system_fingerprint": "fp_fake"
+            });
+            (200, "application/json", body.to_string(), Vec::new())
+        }
+        Reply::Error { status, body, headers } => {
+            (status, "application/json", body.to_string(), headers)
+        }
+        Reply::Raw { status, body } => (status, "text/plain", body, Vec::new()),
+        Reply::Delay(_, next) => return render(*next, model),
+    };
+    let mut response = Response::builder()
+        .status(StatusCode::from_u16(status).expect("a valid HTTP status"))
+        .header("content-type", content_type);
+    for (name, value) in extra {
+        response = response.header(name, value);
+    }
+    response.body(Body::from(body)).expect("a valid response")
+}
+
+/// Whether a request asks for structured output (it has a `response_format`): a
+/// critique or judge call, as opposed to a draft or revision.
+pub fn is_structured(body: &Value) -> bool {
+    body.get("response_format").is_some()
+}
+
+/// The `response_format.type` of a request (`json_schema`, `json_object`), if any.
+pub fn response_format_type(body: &Value) -> Option<String> {
+    body.pointer("/response_format/type").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The content of the last message with the given role (`""` when there is none).
+pub fn last_message(body: &Value, role: &str) -> String {
+    body.get("messages")
+        .and_then(Value::as_array)
+        .and_then(|messages| messages.iter().rev().find(|m| m["role"] == role))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The content of the last user message (`""` when there is none): where the text
+/// under review goes.
+pub fn last_user_message(body: &Value) -> String {
+    last_message(body, "user")
+}
+
+/// The content of the system message (`""` when there is none).
+pub fn system_message(body: &Value) -> String {
+    last_message(body, "system")
+}
