@@ -9,9 +9,7 @@ use super::raw::RawConfig;
 use crate::Error;
 use crate::model::Sampling;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -55,27 +53,7 @@ impl GenerationConfig {
     }
 }
 
-/// When the critics accept a draft.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AcceptWhen {
-    /// Every critic that gave a verdict is satisfied.
-    AllSatisfied,
-    /// More than half of the critics that gave a verdict are satisfied.
-    MajoritySatisfied,
-    /// At least one critic is satisfied.
-    AnySatisfied,
-}
-
-impl fmt::Display for AcceptWhen {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::AllSatisfied => "all_satisfied",
-            Self::MajoritySatisfied => "majority_satisfied",
-            Self::AnySatisfied => "any_satisfied",
-        })
-    }
-}
+pub use crate::engine::AcceptWhen;
 
 /// How the loop runs (`[engine]`).
 #[derive(Debug, Clone, PartialEq)]

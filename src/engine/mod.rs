@@ -13,6 +13,7 @@ mod builder;
 mod cancel;
 mod decide;
 mod events;
+mod from_config;
 mod prompts;
 mod run;
 mod settings;

@@ -5,6 +5,7 @@
 pub mod call;
 mod error;
 pub mod openai;
+pub mod provider;
 #[cfg(feature = "test-util")]
 pub mod scripted;
 pub mod structured;
@@ -144,6 +145,13 @@ pub trait LanguageModel: Send + Sync {
     fn provider(&self) -> &str;
     /// The model's name, e.g. `gpt-4o-mini`.
     fn model(&self) -> &str;
+    /// Whether `ResponseFormat::JsonSchema` requests are sent as such. Defaults to true;
+    /// a provider that learned its server rejects schemas answers false, and
+    /// [`structured::complete_json`] then asks for a JSON object with the schema in the
+    /// prompt, so the recorded request is exactly the one sent.
+    fn supports_json_schema(&self) -> bool {
+        true
+    }
     /// Send one request.
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError>;
 }
@@ -155,6 +163,9 @@ impl<T: LanguageModel + ?Sized> LanguageModel for std::sync::Arc<T> {
     }
     fn model(&self) -> &str {
         (**self).model()
+    }
+    fn supports_json_schema(&self) -> bool {
+        (**self).supports_json_schema()
     }
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         (**self).complete(request).await
@@ -168,6 +179,9 @@ impl<T: LanguageModel + ?Sized> LanguageModel for Box<T> {
     }
     fn model(&self) -> &str {
         (**self).model()
+    }
+    fn supports_json_schema(&self) -> bool {
+        (**self).supports_json_schema()
     }
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         (**self).complete(request).await

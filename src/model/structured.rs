@@ -38,10 +38,19 @@ pub async fn complete_json<T: DeserializeOwned>(
     tag: &CallTag,
     log: &CallLog,
 ) -> Result<T, StructuredError> {
-    request.format = ResponseFormat::JsonSchema { name: name.to_owned(), schema: schema.clone() };
     let mut tag = tag.clone();
+    if !model.supports_json_schema() {
+        request.format = ResponseFormat::JsonObject;
+        add_schema_to_prompt(&mut request, schema);
+    } else {
+        request.format =
+            ResponseFormat::JsonSchema { name: name.to_owned(), schema: schema.clone() };
+    }
     let completion = match call(model, &request, &tag, log).await {
-        Err(e) if e.kind == ModelErrorKind::UnsupportedFormat => {
+        Err(e)
+            if e.kind == ModelErrorKind::UnsupportedFormat
+                && matches!(request.format, ResponseFormat::JsonSchema { .. }) =>
+        {
             request.format = ResponseFormat::JsonObject;
             add_schema_to_prompt(&mut request, schema);
             tag = tag.next_attempt();

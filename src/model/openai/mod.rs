@@ -124,6 +124,10 @@ impl LanguageModel for OpenAi {
         &self.model
     }
 
+    fn supports_json_schema(&self) -> bool {
+        self.schema_supported()
+    }
+
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         let schema_supported = self.schema_supported();
         let body = request_body(&self.model, request, schema_supported);

@@ -1,0 +1,141 @@
+//! The command line, as clap structs. `--help` on every command explains it.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// redraft — iterative text improvement: generate → validate → critique → revise.
+///
+/// redraft drafts (or takes) a text, checks it with cheap validators, asks critics for
+/// verdicts concurrently, and revises it until it is accepted, stops improving, or a
+/// budget runs out. Every run keeps a complete audit trail (`--json`).
+///
+/// Configuration layers, lowest to highest: built-in defaults ← preset ← `--config FILE`
+/// (or ./redraft.toml) ← REDRAFT__SECTION__KEY environment variables ← flags.
+#[derive(Debug, Parser)]
+#[command(name = "redraft", version, propagate_version = true)]
+pub(crate) struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Improve a text: it is the first draft; redraft validates, critiques and revises it.
+    ///
+    /// The text comes from the TEXT argument, from standard input (`-`, or when stdin is
+    /// piped), or from `--file PATH`. The final text goes to stdout and a short summary to
+    /// stderr; with `--json` the whole audit trail (the Thought) goes to stdout instead.
+    ///
+    /// Exit codes: 0 for accepted, max_iterations, plateau and budget; 1 when the run
+    /// failed; 2 for usage or configuration errors; 130 when cancelled (Ctrl-C).
+    Improve(ImproveArgs),
+    /// Generate a text from a prompt, then improve it the same way.
+    ///
+    /// Exit codes as for `improve`.
+    Generate(GenerateArgs),
+    /// List the available critics (built-in and from configured directories).
+    Critics(ListArgs),
+    /// List the validator kinds, their spec syntax, and the presets.
+    Validators(ListArgs),
+    /// Inspect configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `redraft improve`.
+#[derive(Debug, Args)]
+pub(crate) struct ImproveArgs {
+    /// The text to improve, or `-` to read standard input.
+    #[arg(value_name = "TEXT", conflicts_with = "file")]
+    pub(crate) text: Option<String>,
+    /// Read the text from this file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) file: Option<PathBuf>,
+    /// With --file: write the final text back to the file (atomically), unless the run
+    /// failed or was cancelled.
+    #[arg(long, requires = "file")]
+    pub(crate) in_place: bool,
+    /// Run options.
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+}
+
+/// `redraft generate`.
+#[derive(Debug, Args)]
+pub(crate) struct GenerateArgs {
+    /// What to write, e.g. "a product description for a solar lamp", or `-` for stdin.
+    #[arg(value_name = "PROMPT")]
+    pub(crate) prompt: Option<String>,
+    /// Run options.
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+}
+
+/// Options shared by `improve` and `generate`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Model provider (config `provider.name`). Known: openai.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) provider: Option<String>,
+    /// API root including /v1 for openai, e.g. http://127.0.0.1:8080/v1 (config `provider.base_url`).
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+    /// Model name (config `provider.model`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) model: Option<String>,
+    /// A critic to run; repeat for several (replaces config `critics.enabled`). See `redraft critics`.
+    #[arg(long = "critic", value_name = "NAME")]
+    pub(crate) critics: Vec<String>,
+    /// A validator spec; repeat for several (replaces config `validators.enabled`).
+    /// E.g. `words:min=50,max=120`, `require:solar,wind`, `forbid:guarantee`, `regex:^#`
+    /// (everything after `regex:` is the pattern), `soft:chars:max=280`, `preset:tweet`.
+    /// See `redraft validators`.
+    #[arg(long = "validator", value_name = "SPEC")]
+    pub(crate) validators: Vec<String>,
+    /// How many drafts are evaluated at most (config `engine.max_iterations`).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_iterations: Option<usize>,
+    /// all_satisfied | majority_satisfied | any_satisfied (config `engine.accept_when`).
+    #[arg(long, value_name = "RULE")]
+    pub(crate) accept_when: Option<String>,
+    /// A preset: fast, balanced or quality.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) preset: Option<String>,
+    /// A TOML config file (default: ./redraft.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Print the whole audit trail (the Thought) as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Print progress (one line per phase) on stderr.
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
+}
+
+/// `redraft critics` / `redraft validators`.
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Print as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// A TOML config file (for extra critic or preset directories).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+/// `redraft config …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Resolve the configuration and print it as JSON (secrets redacted); fail with the
+    /// file, key and reason when it is invalid.
+    Check {
+        /// A TOML config file (default: ./redraft.toml when it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// A preset: fast, balanced or quality.
+        #[arg(long, value_name = "NAME")]
+        preset: Option<String>,
+    },
+}

@@ -1,0 +1,60 @@
+//! The `redraft` binary's commands: argument parsing, input and output, exit codes.
+
+pub(crate) mod args;
+mod input;
+mod list;
+mod output;
+mod run;
+
+use anyhow::Context;
+use args::{Cli, Command, ConfigCommand};
+use redraft::config::{Config, LoadOptions};
+use redraft::thought::Mode;
+use std::process::ExitCode;
+
+/// Why a command did not succeed, which decides the exit code.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Bad usage, input or configuration: exit 2.
+    Usage(anyhow::Error),
+    /// The work itself failed: exit 1.
+    Runtime(anyhow::Error),
+}
+
+impl From<redraft::Error> for Failure {
+    fn from(e: redraft::Error) -> Self {
+        Self::Usage(e.into())
+    }
+}
+
+/// Run the parsed command line.
+pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Improve(a) => {
+            let text = input::read(a.text.as_deref(), a.file.as_deref())?;
+            let target = if a.in_place { a.file.clone() } else { None };
+            run::run(Mode::Improve, text, &a.run, target.as_deref()).await
+        }
+        Command::Generate(a) => {
+            let prompt = input::read(a.prompt.as_deref(), None)?;
+            run::run(Mode::Generate, prompt, &a.run, None).await
+        }
+        Command::Critics(a) => list::critics(&load(a.config.as_deref(), None)?, a.json),
+        Command::Validators(a) => list::validators(&load(a.config.as_deref(), None)?, a.json),
+        Command::Config(ConfigCommand::Check { config, preset }) => {
+            let config = load(config.as_deref(), preset)?;
+            let json = serde_json::to_string_pretty(&config.redacted())
+                .context("could not print the configuration")
+                .map_err(Failure::Runtime)?;
+            println!("{json}");
+            eprintln!("redraft: configuration OK (layers: {})", config.sources().join(" ← "));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Load the configuration with an optional file and preset, no flag overrides.
+fn load(file: Option<&std::path::Path>, preset: Option<String>) -> Result<Config, Failure> {
+    let opts = LoadOptions { file: file.map(Into::into), preset, ..LoadOptions::default() };
+    Ok(Config::load_with(&opts)?)
+}

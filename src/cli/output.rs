@@ -1,0 +1,48 @@
+//! Human-readable output on stderr: progress lines and the closing summary.
+
+use redraft::engine::Event;
+use redraft::thought::{StopReason, Thought};
+
+/// One progress line for an event.
+pub(crate) fn describe(e: &Event) -> String {
+    match e {
+        Event::PhaseStarted { phase, iteration } => format!("iteration {iteration}: {phase:?}…"),
+        Event::Drafted { chars } => format!("drafted {chars} characters"),
+        Event::Validated { iteration, hard_passed, hard_total } => {
+            format!("iteration {iteration}: {hard_passed}/{hard_total} hard validators passed")
+        }
+        Event::Critiqued { iteration, satisfied, voting, failed } => {
+            format!(
+                "iteration {iteration}: {satisfied}/{voting} critics satisfied, {failed} failed"
+            )
+        }
+        Event::Decided { iteration, action } => format!("iteration {iteration}: {action:?}"),
+        Event::Revised { iteration, chars } => {
+            format!("iteration {iteration}: revised ({chars} characters)")
+        }
+        Event::Finished { stop_reason, best_iteration } => {
+            format!("finished: {stop_reason}, best iteration {best_iteration:?}")
+        }
+        _ => format!("{e:?}"),
+    }
+}
+
+/// The closing summary: stop reason, iterations, calls, tokens, time.
+pub(crate) fn summary(t: &Thought) -> String {
+    let reason = t.stop_reason.map_or("unfinished", StopReason::as_str);
+    let best = t.best_iteration.map_or("none".to_owned(), |b| b.to_string());
+    let mut line = format!(
+        "redraft: {reason} after {} iteration(s); best {best}; {} call(s), {} cache hit(s), {} tokens; {:.2}s",
+        t.iterations.len(),
+        t.usage.calls,
+        t.usage.cache_hits,
+        t.usage.total_tokens(),
+        t.timings.total_ms / 1000.0,
+    );
+    match (&t.error, &t.stop_detail) {
+        (Some(error), _) => line.push_str(&format!("\nredraft: error: {error}")),
+        (None, Some(detail)) => line.push_str(&format!(" ({detail})")),
+        (None, None) => {}
+    }
+    line
+}

@@ -1,0 +1,63 @@
+//! Building an engine from a resolved [`Config`]: the provider, the critics by name from
+//! the critic registry, the validators from their specs, the settings and budgets, and
+//! the redacted configuration stored in every thought.
+
+use super::{Budget, Engine, EngineBuilder, Settings, ValidatorEntry};
+use crate::Error;
+use crate::config::Config;
+use crate::critic::Registry;
+use crate::model::{LanguageModel, provider};
+use crate::validator::{Presets, SpecItem, build_items};
+use std::sync::Arc;
+
+impl Engine {
+    /// The engine `config` describes, talking to the provider it names.
+    pub fn from_config(config: &Config) -> Result<Engine, Error> {
+        EngineBuilder::from_config(config, provider::build(&config.provider)?)?.build()
+    }
+}
+
+impl EngineBuilder {
+    /// A builder set up from `config` around `model` (critics, validators, settings,
+    /// budget and the redacted config snapshot); add more before building if you like.
+    pub fn from_config(config: &Config, model: Arc<dyn LanguageModel>) -> Result<Self, Error> {
+        let registry = Registry::with_dirs(&config.critics.dirs)?;
+        let presets = Presets::load_dirs(&config.validators.dirs)?;
+        let engine = &config.engine;
+        let settings = Settings {
+            max_iterations: engine.max_iterations,
+            accept_when: engine.accept_when,
+            confidence_floor: engine.confidence_floor,
+            critic_timeout: engine.critic_timeout,
+            skip_critique_on_hard_failure: engine.skip_critique_on_hard_failure,
+            generation: config.generation.sampling(),
+            budget: Budget {
+                max_tokens: config.budget.max_tokens,
+                deadline: config.budget.deadline,
+            },
+        };
+        let mut builder =
+            Engine::builder(model).settings(settings).config_snapshot(config.redacted());
+        let critic_sampling = config.critics.sampling.sampling();
+        for name in &config.critics.enabled {
+            let vars = config.critics.vars.get(name);
+            builder = builder.critic(registry.build(name, vars, critic_sampling)?);
+        }
+        let items = config
+            .validators
+            .enabled
+            .iter()
+            .map(|v| {
+                serde_json::from_value::<SpecItem>(v.clone()).map_err(|e| Error::InvalidValidator {
+                    spec: v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    reason: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for v in build_items(&items, &presets)? {
+            builder =
+                builder.validator_entry(ValidatorEntry { validator: v.validator, hard: v.hard });
+        }
+        Ok(builder)
+    }
+}
