@@ -1,12 +1,14 @@
 //! Human-readable output on stderr: progress lines and the closing summary.
 
 use redraft::engine::Event;
-use redraft::thought::{StopReason, Thought};
+use redraft::thought::{Action, StopReason, Thought};
 
 /// One progress line for an event.
 pub(crate) fn describe(e: &Event) -> String {
     match e {
-        Event::PhaseStarted { phase, iteration } => format!("iteration {iteration}: {phase:?}…"),
+        Event::PhaseStarted { phase, iteration } => {
+            format!("iteration {iteration}: {}…", phase.as_str())
+        }
         Event::Drafted { chars } => format!("drafted {chars} characters"),
         Event::Validated { iteration, hard_passed, hard_total } => {
             format!("iteration {iteration}: {hard_passed}/{hard_total} hard validators passed")
@@ -16,12 +18,18 @@ pub(crate) fn describe(e: &Event) -> String {
                 "iteration {iteration}: {satisfied}/{voting} critics satisfied, {failed} failed"
             )
         }
-        Event::Decided { iteration, action } => format!("iteration {iteration}: {action:?}"),
+        Event::Decided { iteration, action: Action::Stop } => {
+            format!("iteration {iteration}: stop")
+        }
+        Event::Decided { iteration, action: Action::Revise } => {
+            format!("iteration {iteration}: revise")
+        }
         Event::Revised { iteration, chars } => {
             format!("iteration {iteration}: revised ({chars} characters)")
         }
         Event::Finished { stop_reason, best_iteration } => {
-            format!("finished: {stop_reason}, best iteration {best_iteration:?}")
+            let best = best_iteration.map_or("none".to_owned(), |b| b.to_string());
+            format!("finished: {stop_reason}, best iteration {best}")
         }
         _ => format!("{e:?}"),
     }

@@ -47,6 +47,20 @@ pub enum Phase {
     Done,
 }
 
+impl Phase {
+    /// The snake_case name used in JSON and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Validate => "validate",
+            Self::Critique => "critique",
+            Self::Decide => "decide",
+            Self::Revise => "revise",
+            Self::Done => "done",
+        }
+    }
+}
+
 /// Why a run ended. Every finished run has exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
