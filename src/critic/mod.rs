@@ -11,11 +11,13 @@
 //! - [`registry`] — built-ins plus user files, by name ([`Registry`]).
 
 pub mod memory;
+mod own_model;
 mod prompt;
 pub mod registry;
 pub mod single;
 pub mod spec;
 
+pub use own_model::OwnModel;
 pub use registry::{CriticInfo, Registry};
 pub use single::TemplateCritic;
 pub use spec::{CriticSpec, ModelOverrides, PromptSpec, Strategy};

@@ -58,7 +58,7 @@ impl std::fmt::Display for Strategy {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelOverrides {
-    /// A model name for this critic. Parsed and kept; not wired to a provider yet.
+    /// A model name for this critic, on the run's provider (default: the run's model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Sampling temperature for this critic's calls (0..=2).

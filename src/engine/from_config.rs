@@ -4,8 +4,9 @@
 
 use super::{Budget, Engine, EngineBuilder, Settings, ValidatorEntry};
 use crate::Error;
-use crate::config::Config;
-use crate::critic::Registry;
+use crate::config::{Config, ProviderConfig};
+use crate::critic::{OwnModel, Registry};
+use crate::model::transport::Transport;
 use crate::model::{LanguageModel, provider};
 use crate::validator::{Presets, SpecItem, build_items};
 use std::sync::Arc;
@@ -13,14 +14,21 @@ use std::sync::Arc;
 impl Engine {
     /// The engine `config` describes, talking to the provider it names.
     pub fn from_config(config: &Config) -> Result<Engine, Error> {
-        EngineBuilder::from_config(config, provider::build(&config.provider)?)?.build()
+        let transport = provider::transport(&config.provider)?;
+        let model = provider::build(&config.provider, &transport)?;
+        EngineBuilder::from_config(config, model, &transport)?.build()
     }
 }
 
 impl EngineBuilder {
     /// A builder set up from `config` around `model` (critics, validators, settings,
     /// budget and the redacted config snapshot); add more before building if you like.
-    pub fn from_config(config: &Config, model: Arc<dyn LanguageModel>) -> Result<Self, Error> {
+    /// Critics with a model of their own reach it over `transport`.
+    pub fn from_config(
+        config: &Config,
+        model: Arc<dyn LanguageModel>,
+        transport: &Transport,
+    ) -> Result<Self, Error> {
         let registry = Registry::with_dirs(&config.critics.dirs)?;
         let presets = Presets::load_dirs(&config.validators.dirs)?;
         let engine = &config.engine;
@@ -41,7 +49,15 @@ impl EngineBuilder {
         let critic_sampling = config.critics.sampling.sampling();
         for name in &config.critics.enabled {
             let vars = config.critics.vars.get(name);
-            builder = builder.critic(registry.build(name, vars, critic_sampling)?);
+            let critic = registry.build(name, vars, critic_sampling)?;
+            let own_model = registry.get(name).and_then(|spec| spec.model.name.clone());
+            builder = builder.critic(match own_model {
+                Some(model) => {
+                    let provider = ProviderConfig { model, ..config.provider.clone() };
+                    Arc::new(OwnModel::new(critic, provider::build(&provider, transport)?))
+                }
+                None => critic,
+            });
         }
         let items = config
             .validators

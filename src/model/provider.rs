@@ -9,15 +9,23 @@ use crate::Error;
 use crate::config::{KNOWN_PROVIDERS, ProviderConfig};
 use std::sync::Arc;
 
-/// The model `config` names, over one shared HTTP transport.
-pub fn build(config: &ProviderConfig) -> Result<Arc<dyn LanguageModel>, Error> {
-    let transport = Transport::new(TransportSettings {
+/// The HTTP transport `config`'s timeouts describe. Build it once and share it: every
+/// model built on it reuses its connections.
+pub fn transport(config: &ProviderConfig) -> Result<Transport, Error> {
+    Transport::new(TransportSettings {
         connect_timeout: config.connect_timeout,
         request_timeout: config.timeout,
-    })?;
+    })
+}
+
+/// The model `config` names, over the shared `transport`.
+pub fn build(
+    config: &ProviderConfig,
+    transport: &Transport,
+) -> Result<Arc<dyn LanguageModel>, Error> {
     match config.name.as_str() {
         "openai" => Ok(Arc::new(OpenAi::new(
-            transport,
+            transport.clone(),
             OpenAiSettings {
                 base_url: config.base_url.clone(),
                 model: config.model.clone(),
