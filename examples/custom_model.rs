@@ -62,6 +62,7 @@ impl LanguageModel for RuleModel {
             finish_reason: FinishReason::Stop,
             usage: TokenUsage { prompt_tokens: 40, completion_tokens: 20 },
             model: "rules-v1".to_owned(),
+            ..Completion::default()
         })
     }
 }

@@ -1,8 +1,14 @@
 //! The recorder every model call goes through: it times the call and appends a
 //! [`CallRecord`] — exact messages, sampling, tokens, latency, attempt, finish reason,
 //! answer or error — to a [`CallLog`], so `usage.calls` equals the requests sent.
+//!
+//! Middleware that retries or fails over reports its earlier, failed attempts on the
+//! final [`Completion`] or [`ModelError`] (`failed_attempts`); each becomes a record of
+//! its own, numbered before the final one. A cache hit is recorded with
+//! `cache_hit = true` and is not counted as a request.
 
-use super::{Completion, LanguageModel, ModelError, Request};
+use super::stream::{self, CompletionStream};
+use super::{Attempt, Completion, LanguageModel, ModelError, Request};
 use crate::thought::{CallRecord, CallRole};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -82,27 +88,173 @@ pub async fn call(
 ) -> Result<Completion, ModelError> {
     let started = Instant::now();
     let result = model.complete(request).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let (usage, finish_reason, response, error, served_by) = match &result {
-        Ok(c) => (c.usage, Some(c.finish_reason), Some(c.text.clone()), None, c.model.as_str()),
-        Err(e) => (Default::default(), None, None, Some(e.to_string()), model.model()),
+    record(model, request, tag, log, started, &result);
+    result
+}
+
+/// Like [`call`], but streams the answer: `on_delta` gets each text delta as it
+/// arrives, and `None` when the answer restarts (drop what was shown).
+pub async fn call_streaming(
+    model: &dyn LanguageModel,
+    request: &Request,
+    tag: &CallTag,
+    log: &CallLog,
+    on_delta: &mut (dyn FnMut(Option<&str>) + Send),
+) -> Result<Completion, ModelError> {
+    let started = Instant::now();
+    let opened: Result<CompletionStream, ModelError> = model.stream(request).await;
+    let result = match opened {
+        Ok(s) => stream::collect(s, model.provider(), on_delta).await,
+        Err(e) => Err(e),
     };
-    log.push(CallRecord {
+    record(model, request, tag, log, started, &result);
+    result
+}
+
+/// Append the records of one logical call: its failed attempts, then its outcome.
+fn record(
+    model: &dyn LanguageModel,
+    request: &Request,
+    tag: &CallTag,
+    log: &CallLog,
+    started: Instant,
+    result: &Result<Completion, ModelError>,
+) {
+    let total_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let attempts = match result {
+        Ok(c) => &c.failed_attempts,
+        Err(e) => &e.failed_attempts,
+    };
+    let base = CallRecord {
         role: tag.role,
         critic: tag.critic.clone(),
         provider: model.provider().to_owned(),
-        model: if served_by.is_empty() { model.model() } else { served_by }.to_owned(),
+        model: model.model().to_owned(),
         messages: request.messages.clone(),
         sampling: request.sampling,
         response_format: request.format.label().to_owned(),
-        prompt_tokens: usage.prompt_tokens,
-        completion_tokens: usage.completion_tokens,
-        latency_ms,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        latency_ms: 0.0,
         attempt: tag.attempt,
-        finish_reason,
+        finish_reason: None,
         cache_hit: false,
-        response,
-        error,
+        response: None,
+        error: None,
+    };
+    let mut spent_ms = 0.0;
+    for (i, a) in attempts.iter().enumerate() {
+        spent_ms += a.latency_ms + a.backoff_ms;
+        log.push(attempt_record(&base, a, tag.attempt + i as u32));
+    }
+    let attempt = tag.attempt + attempts.len() as u32;
+    let latency_ms = (total_ms - spent_ms).max(0.0);
+    log.push(match result {
+        Ok(c) => CallRecord {
+            provider: non_empty(&c.provider, &base.provider),
+            model: non_empty(&c.model, &base.model),
+            prompt_tokens: c.usage.prompt_tokens,
+            completion_tokens: c.usage.completion_tokens,
+            latency_ms,
+            attempt,
+            finish_reason: Some(c.finish_reason),
+            cache_hit: c.cache_hit,
+            response: Some(c.text.clone()),
+            ..base
+        },
+        Err(e) => CallRecord {
+            provider: non_empty(&e.provider, &base.provider),
+            latency_ms,
+            attempt,
+            error: Some(e.to_string()),
+            ..base
+        },
     });
-    result
+}
+
+fn attempt_record(base: &CallRecord, a: &Attempt, attempt: u32) -> CallRecord {
+    CallRecord {
+        provider: non_empty(&a.provider, &base.provider),
+        model: non_empty(&a.model, &base.model),
+        prompt_tokens: a.usage.prompt_tokens,
+        completion_tokens: a.usage.completion_tokens,
+        latency_ms: a.latency_ms,
+        attempt,
+        error: Some(a.error.clone()),
+        ..base.clone()
+    }
+}
+
+fn non_empty(value: &str, fallback: &str) -> String {
+    if value.is_empty() { fallback } else { value }.to_owned()
+}
+
+#[cfg(all(test, feature = "test-util"))]
+mod tests {
+    use super::*;
+    use crate::model::scripted::{ScriptedModel, reply};
+    use crate::model::{ModelErrorKind, TokenUsage};
+
+    fn failed(error: &str) -> Attempt {
+        Attempt {
+            provider: "primary".into(),
+            model: "m1".into(),
+            latency_ms: 1.0,
+            backoff_ms: 0.0,
+            error: error.into(),
+            usage: TokenUsage { prompt_tokens: 3, completion_tokens: 0 },
+        }
+    }
+
+    #[tokio::test]
+    async fn failed_attempts_become_records_before_the_answer() {
+        let model = ScriptedModel::new(|_, _| {
+            let mut c = reply("ok");
+            c.provider = "backup".into();
+            c.failed_attempts = vec![failed("429"), failed("500")];
+            Ok(c)
+        });
+        let log = CallLog::new();
+        let tag = CallTag::new(CallRole::Revise);
+        call(&model, &Request::default(), &tag, &log).await.unwrap();
+        let records = log.take();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records.iter().map(|r| r.attempt).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(records[0].error.as_deref(), Some("429"));
+        assert_eq!(records[0].provider, "primary");
+        assert_eq!(records[0].prompt_tokens, 3);
+        assert_eq!(records[2].provider, "backup");
+        assert_eq!(records[2].response.as_deref(), Some("ok"));
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_keeps_its_attempts() {
+        let model = ScriptedModel::new(|_, _| {
+            let mut e = ModelError::new(ModelErrorKind::Server, "scripted", "down");
+            e.failed_attempts = vec![failed("500")];
+            Err(e)
+        });
+        let log = CallLog::new();
+        let r = call(&model, &Request::default(), &CallTag::new(CallRole::Draft), &log).await;
+        assert!(r.is_err());
+        let records = log.take();
+        assert_eq!(records.len(), 2);
+        assert!(records.iter().all(|r| r.error.is_some()));
+    }
+
+    #[tokio::test]
+    async fn a_streamed_call_is_recorded_and_its_deltas_seen() {
+        let model = ScriptedModel::new(|_, _| Ok(reply("streamed")));
+        let log = CallLog::new();
+        let mut seen = String::new();
+        let tag = CallTag::new(CallRole::Draft);
+        let c = call_streaming(&model, &Request::default(), &tag, &log, &mut |d| {
+            seen.push_str(d.unwrap_or(""))
+        })
+        .await
+        .unwrap();
+        assert_eq!(c.text, "streamed");
+        assert_eq!(seen, "streamed");
+        assert_eq!(log.len(), 1);
+    }
 }

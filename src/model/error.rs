@@ -76,6 +76,8 @@ pub struct ModelError {
     /// The underlying error.
     #[source]
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// Failed attempts made before this one (retries, failovers), oldest first.
+    pub failed_attempts: Vec<super::Attempt>,
 }
 
 impl ModelError {
@@ -92,6 +94,7 @@ impl ModelError {
             retry_after: None,
             message: message.into(),
             source: None,
+            failed_attempts: Vec::new(),
         }
     }
 

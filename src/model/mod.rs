@@ -4,15 +4,19 @@
 
 pub mod call;
 mod error;
+pub mod ndjson;
 pub mod openai;
 pub mod provider;
 #[cfg(feature = "test-util")]
 pub mod scripted;
+pub mod sse;
+pub mod stream;
 pub mod structured;
 pub mod transport;
 
 pub use call::{CallLog, CallTag};
 pub use error::{ModelError, ModelErrorKind};
+pub use stream::{CompletionStream, StreamEvent};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -103,10 +107,11 @@ pub struct Request {
 }
 
 /// Why the model stopped writing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FinishReason {
     /// A natural end.
+    #[default]
     Stop,
     /// Cut off by the token limit.
     Length,
@@ -126,7 +131,7 @@ pub struct TokenUsage {
 }
 
 /// A model's answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Completion {
     /// The generated text.
     pub text: String,
@@ -136,6 +141,31 @@ pub struct Completion {
     pub usage: TokenUsage,
     /// The model that answered, as the provider reports it.
     pub model: String,
+    /// The provider that answered (empty: the one the call was sent to). Set by
+    /// providers so that a fallback chain's answer is attributed correctly.
+    pub provider: String,
+    /// Whether the answer came from a cache (no request was sent for it).
+    pub cache_hit: bool,
+    /// Failed attempts made before this answer (retries, failovers), oldest first.
+    pub failed_attempts: Vec<Attempt>,
+}
+
+/// A failed attempt that a middleware retried or failed over from. The recorder turns
+/// each into a call record, so `usage.calls` counts every request sent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attempt {
+    /// The provider the attempt went to.
+    pub provider: String,
+    /// The model the attempt went to.
+    pub model: String,
+    /// How long the attempt took, in milliseconds.
+    pub latency_ms: f64,
+    /// How long the middleware waited after it before trying again, in milliseconds.
+    pub backoff_ms: f64,
+    /// What went wrong (the error's display form; never holds a key).
+    pub error: String,
+    /// Tokens the attempt reported, if any.
+    pub usage: TokenUsage,
 }
 
 /// A language model. Dyn-safe: configuration picks the implementation at run time.
@@ -154,10 +184,20 @@ pub trait LanguageModel: Send + Sync {
     }
     /// Send one request.
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError>;
+    /// Send one request and stream the answer: text deltas as they arrive, then the
+    /// whole [`Completion`]. The default sends [`complete`](Self::complete) and yields
+    /// its text as one delta.
+    async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
+        let completion = self.complete(request).await?;
+        Ok(stream::once(completion))
+    }
 }
 
 #[async_trait]
 impl<T: LanguageModel + ?Sized> LanguageModel for std::sync::Arc<T> {
+    async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
+        (**self).stream(request).await
+    }
     fn provider(&self) -> &str {
         (**self).provider()
     }
@@ -174,6 +214,9 @@ impl<T: LanguageModel + ?Sized> LanguageModel for std::sync::Arc<T> {
 
 #[async_trait]
 impl<T: LanguageModel + ?Sized> LanguageModel for Box<T> {
+    async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
+        (**self).stream(request).await
+    }
     fn provider(&self) -> &str {
         (**self).provider()
     }

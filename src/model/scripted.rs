@@ -60,6 +60,7 @@ pub fn reply(text: &str) -> Completion {
         finish_reason: FinishReason::Stop,
         usage: TokenUsage { prompt_tokens: 10, completion_tokens: 5 },
         model: "scripted".to_owned(),
+        ..Completion::default()
     }
 }
 

@@ -9,6 +9,7 @@
 //! provider can classify errors and read `Retry-After` itself.
 
 use super::{ModelError, ModelErrorKind};
+use futures::stream::BoxStream;
 use reqwest::header::HeaderMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -117,6 +118,81 @@ impl Transport {
         tracing::debug!(provider, url = %shown_url, status, bytes = bytes.len(), "http response");
         Ok(HttpResponse { status, headers, body: bytes })
     }
+}
+
+/// A streamed HTTP answer: status and headers now, the body as it arrives.
+pub struct StreamResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body, chunk by chunk; each chunk must arrive within the idle timeout.
+    pub body: BoxStream<'static, Result<Vec<u8>, ModelError>>,
+}
+
+impl StreamResponse {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// Read the rest of the body (for an error answer), up to [`MAX_BODY_BYTES`].
+    pub async fn read_all(mut self) -> Result<HttpResponse, ModelError> {
+        use futures::StreamExt;
+        let mut body = Vec::new();
+        while let Some(chunk) = self.body.next().await {
+            let chunk = chunk?;
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse { status: self.status, headers: self.headers, body })
+    }
+}
+
+impl Transport {
+    /// `POST` `body` as JSON and stream the answer. Each body chunk must arrive within
+    /// `idle_timeout` of the previous one, else the stream yields a
+    /// [`ModelErrorKind::Timeout`]; a connection dropped mid-body yields
+    /// [`ModelErrorKind::Connection`]. Errors are attributed to `provider`.
+    pub async fn post_stream(
+        &self,
+        provider: &str,
+        url: &str,
+        headers: HeaderMap,
+        body: &serde_json::Value,
+        idle_timeout: Duration,
+    ) -> Result<StreamResponse, ModelError> {
+        let shown_url = url_for_display(url);
+        let send = self.client.post(url).headers(headers).json(body).send();
+        let mut response = match tokio::time::timeout(idle_timeout, send).await {
+            Ok(sent) => sent.map_err(|e| network_error(provider, &shown_url, e))?,
+            Err(_) => return Err(idle_error(provider, &shown_url, idle_timeout)),
+        };
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        let provider = provider.to_owned();
+        let body = futures::stream::unfold(Some(response), move |state| {
+            let provider = provider.clone();
+            let shown_url = shown_url.clone();
+            async move {
+                let mut response = state?;
+                match tokio::time::timeout(idle_timeout, response.chunk()).await {
+                    Ok(Ok(Some(chunk))) => Some((Ok(chunk.to_vec()), Some(response))),
+                    Ok(Ok(None)) => None,
+                    Ok(Err(e)) => Some((Err(network_error(&provider, &shown_url, e)), None)),
+                    Err(_) => Some((Err(idle_error(&provider, &shown_url, idle_timeout)), None)),
+                }
+            }
+        });
+        Ok(StreamResponse { status, headers, body: Box::pin(body) })
+    }
+}
+
+fn idle_error(provider: &str, url: &str, idle: Duration) -> ModelError {
+    let secs = idle.as_secs_f64();
+    ModelError::new(ModelErrorKind::Timeout, provider, format!("POST {url}: no data for {secs}s"))
 }
 
 /// Map a `reqwest` failure to a typed error. The URL shown has no query string.

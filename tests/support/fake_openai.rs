@@ -37,6 +37,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::post;
 use axum::serve::ListenerExt;
+use futures::StreamExt;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -76,6 +77,24 @@ pub enum Reply {
     },
     /// Wait, then answer (the wait is on the server; the client sees a slow server).
     Delay(Duration, Box<Reply>),
+    /// Any status with a JSON body in any provider's shape (Anthropic, Gemini, Ollama…).
+    Json {
+        /// The HTTP status.
+        status: u16,
+        /// The JSON body.
+        body: Value,
+    },
+    /// A streamed body (SSE or NDJSON), sent chunk by chunk exactly as given.
+    Stream {
+        /// The `content-type`, e.g. `text/event-stream` or `application/x-ndjson`.
+        content_type: String,
+        /// The chunks, sent in order (split them anywhere: mid-line, mid-character).
+        chunks: Vec<Vec<u8>>,
+        /// The pause before each chunk.
+        pause: Duration,
+        /// Drop the connection after the last chunk instead of ending the body cleanly.
+        drop_after: bool,
+    },
 }
 
 impl Reply {
@@ -142,6 +161,35 @@ impl Reply {
     pub fn delayed(self, wait: Duration) -> Reply {
         Reply::Delay(wait, Box::new(self))
     }
+
+    /// A 200 server-sent-events stream of `events` (each `(event name, data)`), one
+    /// chunk per event.
+    pub fn sse(events: &[(Option<&str>, String)]) -> Reply {
+        let chunks = events
+            .iter()
+            .map(|(name, data)| {
+                let head = name.map(|n| format!("event: {n}\n")).unwrap_or_default();
+                format!("{head}data: {data}\n\n").into_bytes()
+            })
+            .collect();
+        Reply::Stream {
+            content_type: "text/event-stream".into(),
+            chunks,
+            pause: Duration::ZERO,
+            drop_after: false,
+        }
+    }
+
+    /// A 200 newline-delimited JSON stream of `values`, one chunk per line.
+    pub fn ndjson(values: &[Value]) -> Reply {
+        let chunks = values.iter().map(|v| format!("{v}\n").into_bytes()).collect();
+        Reply::Stream {
+            content_type: "application/x-ndjson".into(),
+            chunks,
+            pause: Duration::ZERO,
+            drop_after: false,
+        }
+    }
 }
 
 /// OpenAI's error body: `{"error": {"message", "type", "param": null, "code"}}`.
@@ -154,16 +202,18 @@ fn error_body(status: u16, code: &str, message: &str) -> Value {
     json!({ "error": { "message": message, "type": kind, "param": null, "code": code } })
 }
 
-type Handler = dyn Fn(&Value, usize) -> Reply + Send + Sync;
+type Handler = dyn Fn(&str, &Value, usize) -> Reply + Send + Sync;
 
 /// One recorded request.
 #[derive(Debug, Clone)]
 struct Recorded {
+    path: String,
     body: Value,
     headers: Vec<(String, String)>,
 }
 
 struct Shared {
+    any_path: bool,
     handler: Box<Handler>,
     recorded: Mutex<Vec<Recorded>>,
     requests: AtomicUsize,
@@ -194,8 +244,22 @@ impl FakeOpenAi {
     pub fn start_blocking(
         handler: impl Fn(&Value, usize) -> Reply + Send + Sync + 'static,
     ) -> FakeOpenAi {
+        Self::launch(Box::new(move |_, body, n| handler(body, n)), false)
+    }
+
+    /// A server answering a `POST` to ANY path with `handler(path, &body_json, n)`
+    /// (the path includes the query string): for providers with other routes
+    /// (`/v1/messages`, `/v1beta/models/…:generateContent`, `/api/chat`).
+    pub fn start_any(
+        handler: impl Fn(&str, &Value, usize) -> Reply + Send + Sync + 'static,
+    ) -> FakeOpenAi {
+        Self::launch(Box::new(handler), true)
+    }
+
+    fn launch(handler: Box<Handler>, any_path: bool) -> FakeOpenAi {
         let shared = Arc::new(Shared {
-            handler: Box::new(handler),
+            any_path,
+            handler,
             recorded: Mutex::new(Vec::new()),
             requests: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
@@ -215,6 +279,16 @@ impl FakeOpenAi {
     /// The API root to configure a provider with: `http://127.0.0.1:PORT/v1`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// The host root: `http://127.0.0.1:PORT`.
+    pub fn root_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The path (with query string) of every request received, in order.
+    pub fn paths(&self) -> Vec<String> {
+        self.lock().iter().map(|r| r.path.clone()).collect()
     }
 
     /// The socket address the server listens on.
@@ -289,10 +363,15 @@ fn serve(
         let listener = listener.tap_io(move |_| {
             counter.connections.fetch_add(1, Ordering::SeqCst);
         });
-        let app = Router::new()
-            .route("/v1/chat/completions", post(chat))
-            .fallback(not_found)
-            .with_state(shared);
+        let any_path = shared.any_path;
+        let app = if any_path {
+            Router::new().route("/{*path}", post(chat)).fallback(not_found).with_state(shared)
+        } else {
+            Router::new()
+                .route("/v1/chat/completions", post(chat))
+                .fallback(not_found)
+                .with_state(shared)
+        };
         tokio::select! {
             result = axum::serve(listener, app).into_future() => {
                 if let Err(e) = result {
@@ -304,7 +383,13 @@ fn serve(
     });
 }
 
-async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn chat(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |p| p.to_string());
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -319,12 +404,12 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let n = shared.requests.fetch_add(1, Ordering::SeqCst);
-    shared
-        .recorded
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(Recorded { body: body.clone(), headers });
-    let mut reply = (shared.handler)(&body, n);
+    shared.recorded.lock().unwrap_or_else(|p| p.into_inner()).push(Recorded {
+        path: path.clone(),
+        body: body.clone(),
+        headers,
+    });
+    let mut reply = (shared.handler)(&path, &body, n);
     while let Reply::Delay(wait, next) = reply {
         tokio::time::sleep(wait).await;
         reply = *next;
@@ -364,7 +449,11 @@ fn render(reply: Reply, model: &str) -> Response {
             (status, "application/json", body.to_string(), headers)
         }
         Reply::Raw { status, body } => (status, "text/plain", body, Vec::new()),
+        Reply::Json { status, body } => (status, "application/json", body.to_string(), Vec::new()),
         Reply::Delay(_, next) => return render(*next, model),
+        Reply::Stream { content_type, chunks, pause, drop_after } => {
+            return stream(content_type, chunks, pause, drop_after);
+        }
     };
     let mut response = Response::builder()
         .status(StatusCode::from_u16(status).expect("a valid HTTP status"))
@@ -373,6 +462,36 @@ fn render(reply: Reply, model: &str) -> Response {
         response = response.header(name, value);
     }
     response.body(Body::from(body)).expect("a valid response")
+}
+
+/// A streamed 200 response: each chunk after `pause`; then a clean end, or a dropped
+/// connection when `drop_after`.
+fn stream(
+    content_type: String,
+    chunks: Vec<Vec<u8>>,
+    pause: Duration,
+    drop_after: bool,
+) -> Response {
+    let chunks = futures::stream::iter(chunks.into_iter().map(Some).chain([None])).then(
+        move |chunk| async move {
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+            chunk
+        },
+    );
+    let body = chunks.filter_map(move |chunk| async move {
+        match chunk {
+            Some(bytes) => Some(Ok::<_, std::io::Error>(Bytes::from(bytes))),
+            None if drop_after => Some(Err(std::io::Error::other("dropped by the fake server"))),
+            None => None,
+        }
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", content_type)
+        .body(Body::from_stream(body))
+        .expect("a valid response")
 }
 
 /// Whether a request asks for structured output (it has a `response_format`): a

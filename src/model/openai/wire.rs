@@ -183,7 +183,14 @@ pub fn parse_response(body: &[u8]) -> Result<Completion, ModelError> {
         prompt_tokens: u.prompt_tokens.unwrap_or(0),
         completion_tokens: u.completion_tokens.unwrap_or(0),
     });
-    Ok(Completion { text, finish_reason, usage, model: wire.model.unwrap_or_default() })
+    Ok(Completion {
+        text,
+        finish_reason,
+        usage,
+        model: wire.model.unwrap_or_default(),
+        provider: "openai".to_owned(),
+        ..Completion::default()
+    })
 }
 
 fn finish_reason(reason: Option<&str>) -> FinishReason {
