@@ -2,7 +2,7 @@
 //! configuration and the flags, run with Ctrl-C wired to cancellation, and report.
 
 use super::args::RunArgs;
-use super::{Failure, output};
+use super::{Failure, output, print_stdout};
 use anyhow::anyhow;
 use redraft::Engine;
 use redraft::config::{Config, LoadOptions};
@@ -79,9 +79,9 @@ fn report(thought: &Thought, json: bool) -> Result<(), Failure> {
     if json {
         let text = serde_json::to_string_pretty(thought)
             .map_err(|e| Failure::Runtime(anyhow!("cannot serialise the thought: {e}")))?;
-        println!("{text}");
+        print_stdout(&format!("{text}\n"))?;
     } else if let Some(text) = &thought.final_text {
-        print!("{}", with_final_newline(text));
+        print_stdout(&with_final_newline(text))?;
     }
     eprintln!("{}", output::summary(thought));
     Ok(())
