@@ -55,7 +55,9 @@ pub(crate) struct ImproveArgs {
     pub(crate) file: Option<PathBuf>,
     /// With --file: write the final text back to the file (atomically), unless the run
     /// failed or was cancelled.
-    #[arg(long, requires = "file")]
+    // `conflicts_with` as well: clap waives `requires = "file"` when TEXT, which itself
+    // conflicts with --file, is given, and --in-place would be silently ignored.
+    #[arg(long, requires = "file", conflicts_with = "text")]
     pub(crate) in_place: bool,
     /// Run options.
     #[command(flatten)]

@@ -1,6 +1,6 @@
 //! `redraft critics` and `redraft validators`: what is available, as text or JSON.
 
-use super::Failure;
+use super::{Failure, print_stdout};
 use anyhow::anyhow;
 use redraft::config::Config;
 use redraft::critic::Registry;
@@ -14,11 +14,13 @@ pub(crate) fn critics(config: &Config, json: bool) -> Result<ExitCode, Failure> 
     if json {
         print_json(&list)?;
     } else {
+        let mut text = String::new();
         for c in &list {
-            println!("{:<16} {}", c.name, c.description);
             let paper = c.paper.as_deref().unwrap_or("no paper");
-            println!("{:<16} {paper} [{}, {}]", "", c.strategy, c.origin);
+            text.push_str(&format!("{:<16} {}\n", c.name, c.description));
+            text.push_str(&format!("{:<16} {paper} [{}, {}]\n", "", c.strategy, c.origin));
         }
+        print_stdout(&text)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -31,14 +33,15 @@ pub(crate) fn validators(config: &Config, json: bool) -> Result<ExitCode, Failur
     if json {
         print_json(&serde_json::json!({ "kinds": kinds, "presets": presets }))?;
     } else {
-        println!("Validator kinds (use with --validator SPEC):");
+        let mut text = String::from("Validator kinds (use with --validator SPEC):\n");
         for k in &kinds {
-            println!("  {:<30} {}", k.syntax, k.description);
+            text.push_str(&format!("  {:<30} {}\n", k.syntax, k.description));
         }
-        println!("\nPresets (use with --validator preset:NAME):");
+        text.push_str("\nPresets (use with --validator preset:NAME):\n");
         for p in &presets {
-            println!("  {:<30} {}", p.name, p.description);
+            text.push_str(&format!("  {:<30} {}\n", p.name, p.description));
         }
+        print_stdout(&text)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -46,6 +49,5 @@ pub(crate) fn validators(config: &Config, json: bool) -> Result<ExitCode, Failur
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::Runtime(anyhow!("cannot serialise: {e}")))?;
-    println!("{text}");
-    Ok(())
+    print_stdout(&format!("{text}\n"))
 }

@@ -6,10 +6,11 @@ mod list;
 mod output;
 mod run;
 
-use anyhow::Context;
+use anyhow::{Context, anyhow};
 use args::{Cli, Command, ConfigCommand};
 use redraft::config::{Config, LoadOptions};
 use redraft::thought::Mode;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Why a command did not succeed, which decides the exit code.
@@ -46,9 +47,21 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             let json = serde_json::to_string_pretty(&config.redacted())
                 .context("could not print the configuration")
                 .map_err(Failure::Runtime)?;
-            println!("{json}");
+            print_stdout(&format!("{json}\n"))?;
             eprintln!("redraft: configuration OK (layers: {})", config.sources().join(" ← "));
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Write `text` to standard output. A closed pipe (`redraft critics | head -1`) is not
+/// an error: the reader has stopped reading, and `println!` would panic.
+pub(crate) fn print_stdout(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => {
+            result.map_err(|e| Failure::Runtime(anyhow!("cannot write to standard output: {e}")))
         }
     }
 }

@@ -2,7 +2,7 @@
 //! configuration and the flags, run with Ctrl-C wired to cancellation, and report.
 
 use super::args::RunArgs;
-use super::{Failure, output};
+use super::{Failure, output, print_stdout};
 use anyhow::anyhow;
 use redraft::Engine;
 use redraft::config::{Config, LoadOptions};
@@ -79,9 +79,9 @@ fn report(thought: &Thought, json: bool) -> Result<(), Failure> {
     if json {
         let text = serde_json::to_string_pretty(thought)
             .map_err(|e| Failure::Runtime(anyhow!("cannot serialise the thought: {e}")))?;
-        println!("{text}");
+        print_stdout(&format!("{text}\n"))?;
     } else if let Some(text) = &thought.final_text {
-        println!("{text}");
+        print_stdout(&with_final_newline(text))?;
     }
     eprintln!("{}", output::summary(thought));
     Ok(())
@@ -97,8 +97,15 @@ fn write_back(thought: &Thought, path: &Path) -> Result<(), Failure> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".redraft-tmp");
     let write =
-        std::fs::write(&tmp, format!("{text}\n")).and_then(|()| std::fs::rename(&tmp, path));
+        std::fs::write(&tmp, with_final_newline(text)).and_then(|()| std::fs::rename(&tmp, path));
     write.map_err(|e| Failure::Runtime(anyhow!("cannot write {}: {e}", path.display())))
+}
+
+/// `text` ending with exactly the line break it had, or one if it had none: a text read
+/// from a file or stdin keeps its own final newline, so an accepted file is rewritten
+/// byte for byte.
+fn with_final_newline(text: &str) -> String {
+    if text.ends_with('\n') { text.to_owned() } else { format!("{text}\n") }
 }
 
 /// 0 for accepted, max_iterations, plateau, budget; 1 for failed; 130 for cancelled.

@@ -121,12 +121,12 @@ pub(crate) fn same_text(a: &str, b: &str) -> bool {
     a.split_whitespace().eq(b.split_whitespace())
 }
 
-/// The best iteration: accepted first, then evaluated, then most hard validators
+/// The best iteration among those with a non-blank text: accepted first, then evaluated, then most hard validators
 /// passed, then the largest share of critics satisfied, then the later one.
 pub(crate) fn best(iterations: &[Iteration], floor: f64) -> Option<usize> {
     iterations
         .iter()
-        .filter(|it| !it.text.is_empty())
+        .filter(|it| !it.text.trim().is_empty())
         .max_by(|a, b| {
             rank(a, floor).partial_cmp(&rank(b, floor)).unwrap_or(std::cmp::Ordering::Equal)
         })
@@ -247,5 +247,12 @@ mod tests {
         assert_eq!(best(&[a.clone(), c.clone()], floor), Some(2), "ties go to the later one");
         a.decision = Some(decide(&[iteration(0, &[true], vec![])], &Settings::default(), 0));
         assert_eq!(best(&[a, b, c], floor), Some(0), "accepted first");
+    }
+
+    #[test]
+    fn a_blank_text_is_never_best() {
+        assert_eq!(best(&[iteration(0, &[], vec![])], 0.5), Some(0));
+        let blank = Iteration::new(0, " \n\t ".into());
+        assert_eq!(best(&[blank], 0.5), None);
     }
 }
