@@ -6,7 +6,7 @@ use super::{Failure, output, print_stdout};
 use anyhow::anyhow;
 use redraft::Engine;
 use redraft::config::{Config, LoadOptions};
-use redraft::engine::{Cancel, Event};
+use redraft::engine::{Cancel, CancelHandle, Event};
 use redraft::thought::{Mode, StopReason, Thought};
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,15 +21,7 @@ pub(crate) async fn run(
     let config = load(args)?;
     let engine = Engine::from_config(&config)?;
     let (handle, cancel) = Cancel::pair();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("redraft: cancelling (Ctrl-C again to quit at once)…");
-            handle.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
+    watch_interrupts(handle)?;
     let verbose = args.verbose;
     let mut on_event = move |e: &Event| {
         if verbose {
@@ -42,6 +34,40 @@ pub(crate) async fn run(
         write_back(&thought, path)?;
     }
     Ok(exit_code(&thought))
+}
+
+/// Cancel the run on the first Ctrl-C (SIGINT) and quit at once on the second. The
+/// handler is registered before this returns, so no early signal is missed.
+#[cfg(unix)]
+fn watch_interrupts(handle: CancelHandle) -> Result<(), Failure> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigint = signal(SignalKind::interrupt())
+        .map_err(|e| Failure::Runtime(anyhow!("cannot listen for Ctrl-C: {e}")))?;
+    tokio::spawn(async move {
+        if sigint.recv().await.is_some() {
+            eprintln!("redraft: cancelling (Ctrl-C again to quit at once)…");
+            handle.cancel();
+            if sigint.recv().await.is_some() {
+                std::process::exit(130);
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Cancel the run on the first Ctrl-C and quit at once on the second.
+#[cfg(not(unix))]
+fn watch_interrupts(handle: CancelHandle) -> Result<(), Failure> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("redraft: cancelling (Ctrl-C again to quit at once)…");
+            handle.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    Ok(())
 }
 
 /// The layered configuration, with the flags as the top layer.
