@@ -9,20 +9,27 @@
 //! schema requests go out as `json_object` with the schema in the prompt.
 
 mod errors;
+mod stream;
 mod wire;
 
 pub use errors::classify_error;
+pub use stream::{ChunkDecoder, stream_body};
 pub use wire::{parse_response, request_body};
 
+use super::stream::{CompletionStream, Framing, decode};
 use super::transport::Transport;
 use super::{Completion, LanguageModel, ModelError, ModelErrorKind, Request, ResponseFormat};
 use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// The provider name errors and call records carry.
 const PROVIDER: &str = "openai";
+
+/// How long a streamed answer may go without a byte, unless set otherwise.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Keys shorter than this are not scrubbed from messages (scrubbing `"x"` would
 /// mangle every message, and such a key protects nothing).
@@ -47,6 +54,7 @@ pub struct OpenAi {
     model: String,
     api_key: Option<SecretString>,
     schema_supported: AtomicBool,
+    idle_timeout: Duration,
 }
 
 impl OpenAi {
@@ -59,6 +67,27 @@ impl OpenAi {
             model: settings.model,
             api_key: settings.api_key,
             schema_supported: AtomicBool::new(true),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
+
+    /// How long a streamed answer may go without a byte before it fails as a timeout.
+    /// Default: 60 s.
+    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = idle;
+        self
+    }
+
+    /// Note a rejected `json_schema` so later schema requests go out as `json_object`.
+    fn learn(&self, error: &ModelError, request: &Request, schema_supported: bool) {
+        let sent_schema =
+            schema_supported && matches!(request.format, ResponseFormat::JsonSchema { .. });
+        if error.kind == ModelErrorKind::UnsupportedFormat && sent_schema {
+            self.schema_supported.store(false, Ordering::Relaxed);
+            tracing::info!(
+                model = %self.model,
+                "server rejected json_schema; later schema requests are sent as json_object"
+            );
         }
     }
 
@@ -139,18 +168,28 @@ impl LanguageModel for OpenAi {
             .map_err(|e| self.redact(e))?;
         if !response.is_success() {
             let error = classify_error(response.status, &response.headers, &response.body);
-            let sent_schema =
-                schema_supported && matches!(request.format, ResponseFormat::JsonSchema { .. });
-            if error.kind == ModelErrorKind::UnsupportedFormat && sent_schema {
-                self.schema_supported.store(false, Ordering::Relaxed);
-                tracing::info!(
-                    model = %self.model,
-                    "server rejected json_schema; later schema requests are sent as json_object"
-                );
-            }
+            self.learn(&error, request, schema_supported);
             return Err(self.redact(error));
         }
         parse_response(&response.body).map_err(|e| self.redact(e))
+    }
+
+    async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
+        let schema_supported = self.schema_supported();
+        let body = stream_body(request_body(&self.model, request, schema_supported));
+        let headers = self.headers()?;
+        let response = self
+            .transport
+            .post_stream(PROVIDER, &self.url, headers, &body, self.idle_timeout)
+            .await
+            .map_err(|e| self.redact(e))?;
+        if !response.is_success() {
+            let full = response.read_all().await.map_err(|e| self.redact(e))?;
+            let error = classify_error(full.status, &full.headers, &full.body);
+            self.learn(&error, request, schema_supported);
+            return Err(self.redact(error));
+        }
+        Ok(decode(response.body, Framing::Sse, ChunkDecoder::default(), PROVIDER))
     }
 }
 

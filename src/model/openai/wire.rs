@@ -193,7 +193,7 @@ pub fn parse_response(body: &[u8]) -> Result<Completion, ModelError> {
     })
 }
 
-fn finish_reason(reason: Option<&str>) -> FinishReason {
+pub(super) fn finish_reason(reason: Option<&str>) -> FinishReason {
     match reason {
         Some("stop" | "eos" | "eos_token" | "stop_sequence" | "end_turn") => FinishReason::Stop,
         Some("length" | "max_tokens") => FinishReason::Length,
