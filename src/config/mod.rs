@@ -45,13 +45,14 @@ mod layer;
 mod presets;
 mod raw;
 mod redact;
+mod resilience;
 mod resolve;
 mod span;
 
 pub use presets::names as preset_names;
 pub use resolve::{
-    AcceptWhen, BudgetConfig, Config, CriticsConfig, EngineConfig, GenerationConfig,
-    KNOWN_PROVIDERS, ProviderConfig, ValidatorsConfig,
+    AcceptWhen, BudgetConfig, ConcurrencyLimits, Config, CriticsConfig, EngineConfig,
+    GenerationConfig, KNOWN_PROVIDERS, ProviderConfig, RateLimits, RetryPolicy, ValidatorsConfig,
 };
 
 use crate::Error;

@@ -24,6 +24,10 @@ pub(crate) struct RawConfig {
     pub(crate) critics: Option<RawCritics>,
     pub(crate) validators: Option<RawValidators>,
     pub(crate) budget: Option<RawBudget>,
+    pub(crate) retry: Option<super::resilience::RawRetry>,
+    pub(crate) rate_limit: Option<super::resilience::RawRateLimit>,
+    pub(crate) concurrency: Option<super::resilience::RawConcurrency>,
+    pub(crate) fallback: Option<Vec<RawProvider>>,
 }
 
 /// `[provider]`
@@ -178,6 +182,7 @@ impl RawConfig {
                 }
             }
         }
+        super::resilience::check(self)?;
         Ok(())
     }
 }

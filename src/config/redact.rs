@@ -16,7 +16,7 @@ impl Config {
     /// `redraft config check` and stored in every `Thought`.
     pub fn redacted(&self) -> Value {
         let p = &self.provider;
-        json!({
+        let mut shown = json!({
             "preset": self.preset,
             "sources": self.sources,
             "provider": {
@@ -54,6 +54,10 @@ impl Config {
                 "max_tokens": self.budget.max_tokens.unwrap_or(0),
                 "deadline_secs": self.budget.deadline.map_or(0, |d| d.as_secs()),
             },
-        })
+        });
+        if let Value::Object(sections) = &mut shown {
+            sections.extend(super::resilience::redacted(self).map(|(k, v)| (k.to_owned(), v)));
+        }
+        shown
     }
 }

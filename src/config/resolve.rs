@@ -6,6 +6,7 @@
 //! re-parses or re-checks a config value.
 
 use super::raw::RawConfig;
+use super::resilience;
 use crate::Error;
 use crate::model::Sampling;
 use secrecy::SecretString;
@@ -54,6 +55,7 @@ impl GenerationConfig {
 }
 
 pub use crate::engine::AcceptWhen;
+pub use crate::model::middleware::{ConcurrencyLimits, RateLimits, RetryPolicy};
 
 /// How the loop runs (`[engine]`).
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +123,14 @@ pub struct Config {
     pub validators: ValidatorsConfig,
     /// Per-run limits.
     pub budget: BudgetConfig,
+    /// Retries of failed model calls (`[retry]`).
+    pub retry: RetryPolicy,
+    /// Requests and tokens per minute, per provider and model (`[rate_limit]`).
+    pub rate_limit: RateLimits,
+    /// Requests in flight, per provider and model (`[concurrency]`).
+    pub concurrency: ConcurrencyLimits,
+    /// The models tried, in order, when the provider fails (`[[fallback]]`).
+    pub fallback: Vec<ProviderConfig>,
     /// The preset that was applied, if any.
     pub preset: Option<String>,
     pub(super) sources: Vec<String>,
@@ -147,7 +157,7 @@ pub(crate) fn resolve(
 
     let api_key_env = req(p.api_key_env, "provider.api_key_env")?;
     let api_key = env(&api_key_env).filter(|k| !k.is_empty()).map(SecretString::from);
-    Ok(Config {
+    let mut config = Config {
         provider: ProviderConfig {
             name: req(p.name, "provider.name")?,
             base_url: req(p.base_url, "provider.base_url")?.trim_end_matches('/').to_owned(),
@@ -196,9 +206,15 @@ pub(crate) fn resolve(
                 .filter(|s| *s > 0)
                 .map(Duration::from_secs),
         },
+        retry: resilience::retry(raw.retry)?,
+        rate_limit: resilience::rate_limit(raw.rate_limit)?,
+        concurrency: resilience::concurrency(raw.concurrency)?,
+        fallback: Vec::new(),
         preset,
         sources,
-    })
+    };
+    config.fallback = resilience::fallback(raw.fallback, &config.provider, env)?;
+    Ok(config)
 }
 
 fn req<T>(value: Option<T>, key: &str) -> Result<T, Error> {

@@ -7,7 +7,7 @@ use crate::Error;
 use crate::config::{Config, ProviderConfig};
 use crate::critic::{OwnModel, Registry};
 use crate::model::transport::Transport;
-use crate::model::{LanguageModel, provider};
+use crate::model::{LanguageModel, middleware, provider};
 use crate::validator::{Presets, SpecItem, build_items};
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ impl Engine {
     /// The engine `config` describes, talking to the provider it names.
     pub fn from_config(config: &Config) -> Result<Engine, Error> {
         let transport = provider::transport(&config.provider)?;
-        let model = provider::build(&config.provider, &transport)?;
+        let model = middleware::stack(config, &transport)?;
         EngineBuilder::from_config(config, model, &transport)?.build()
     }
 }
@@ -54,7 +54,8 @@ impl EngineBuilder {
             builder = builder.critic(match own_model {
                 Some(model) => {
                     let provider = ProviderConfig { model, ..config.provider.clone() };
-                    Arc::new(OwnModel::new(critic, provider::build(&provider, transport)?))
+                    let model = middleware::stack_provider(config, &provider, transport)?;
+                    Arc::new(OwnModel::new(critic, model))
                 }
                 None => critic,
             });

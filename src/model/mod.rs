@@ -1,9 +1,11 @@
 //! Language models: the [`LanguageModel`] trait, its request and completion types,
 //! the typed [`ModelError`], the recorder every call goes through ([`call`]),
-//! structured JSON output ([`structured`]) and the providers.
+//! structured JSON output ([`structured`]), the providers, and the resilience
+//! [`middleware`] (retry, rate and concurrency limits, timeout, fallback).
 
 pub mod call;
 mod error;
+pub mod middleware;
 pub mod ndjson;
 pub mod openai;
 pub mod provider;

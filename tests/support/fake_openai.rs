@@ -218,6 +218,8 @@ struct Shared {
     recorded: Mutex<Vec<Recorded>>,
     requests: AtomicUsize,
     connections: AtomicUsize,
+    in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
 }
 
 /// A running fake server; stops when dropped.
@@ -263,6 +265,8 @@ impl FakeOpenAi {
             recorded: Mutex::new(Vec::new()),
             requests: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            peak_in_flight: AtomicUsize::new(0),
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).expect("non-blocking listener");
@@ -318,6 +322,12 @@ impl FakeOpenAi {
     /// How many chat requests were received in all (not reset by `clear`).
     pub fn request_count(&self) -> usize {
         self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// The most requests the server was answering at once (a request counts from its
+    /// arrival until its reply — after any [`Reply::Delay`] — is handed over).
+    pub fn peak_in_flight(&self) -> usize {
+        self.shared.peak_in_flight.load(Ordering::SeqCst)
     }
 
     /// How many TCP connections were accepted.
@@ -404,6 +414,8 @@ async fn chat(
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let n = shared.requests.fetch_add(1, Ordering::SeqCst);
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.peak_in_flight.fetch_max(now, Ordering::SeqCst);
     shared.recorded.lock().unwrap_or_else(|p| p.into_inner()).push(Recorded {
         path: path.clone(),
         body: body.clone(),
@@ -415,7 +427,9 @@ async fn chat(
         reply = *next;
     }
     let model = body.get("model").and_then(Value::as_str).unwrap_or("fake-model");
-    render(reply, model)
+    let response = render(reply, model);
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    response
 }
 
 async fn not_found(uri: Uri) -> Response {

@@ -1,0 +1,301 @@
+//! The resilience sections — `[retry]`, `[rate_limit]`, `[concurrency]` and
+//! `[[fallback]]` — in both stages: the raw tables as written, their checks, and their
+//! resolution into the middleware's settings
+//! ([`RetryPolicy`], [`RateLimits`], [`ConcurrencyLimits`]) and the fallback chain (one
+//! [`ProviderConfig`] per `[[fallback]]` table).
+//!
+//! A `[[fallback]]` table takes the same keys as `[provider]` (it is checked by the
+//! same code). A key it leaves out is taken from `[provider]` — except that a fallback
+//! naming another provider must give its own `base_url` and `api_key_env`, which could
+//! not be the primary's.
+
+use super::raw::{Problem, RawConfig, RawProvider};
+use super::resolve::{Lookup, ProviderConfig};
+use super::{Config, redact::REDACTED};
+use crate::Error;
+use crate::model::middleware::{ConcurrencyLimits, RateLimits, RetryPolicy};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// `[retry]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [retry] table")]
+pub(crate) struct RawRetry {
+    pub(crate) max_attempts: Option<u32>,
+    pub(crate) initial_backoff_ms: Option<u64>,
+    pub(crate) max_backoff_ms: Option<u64>,
+    pub(crate) max_total_backoff_secs: Option<u64>,
+}
+
+/// `[rate_limit]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [rate_limit] table")]
+pub(crate) struct RawRateLimit {
+    pub(crate) requests_per_minute: Option<u64>,
+    pub(crate) tokens_per_minute: Option<u64>,
+    pub(crate) burst_requests: Option<u64>,
+    pub(crate) burst_tokens: Option<u64>,
+}
+
+/// `[concurrency]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [concurrency] table")]
+pub(crate) struct RawConcurrency {
+    pub(crate) max_in_flight: Option<usize>,
+}
+
+/// Checks the resilience values one layer sets.
+pub(crate) fn check(raw: &RawConfig) -> Result<(), Problem> {
+    if let Some(r) = &raw.retry
+        && r.max_attempts == Some(0)
+    {
+        return Err(Problem {
+            key: "retry.max_attempts".into(),
+            reason: "must be at least 1 (1 = no retries)".into(),
+        });
+    }
+    for (i, entry) in raw.fallback.iter().flatten().enumerate() {
+        // The [provider] checks, with the key renamed to this table's.
+        let alone = RawConfig { provider: Some(entry.clone()), ..RawConfig::default() };
+        alone.check().map_err(|p| Problem {
+            key: p.key.replacen("provider.", &format!("fallback[{i}]."), 1),
+            reason: p.reason,
+        })?;
+    }
+    Ok(())
+}
+
+/// The retry policy of the merged `[retry]`.
+pub(crate) fn retry(raw: Option<RawRetry>) -> Result<RetryPolicy, Error> {
+    let r = raw.unwrap_or_default();
+    Ok(RetryPolicy {
+        max_attempts: req(r.max_attempts, "retry.max_attempts")?,
+        initial_backoff: Duration::from_millis(req(
+            r.initial_backoff_ms,
+            "retry.initial_backoff_ms",
+        )?),
+        max_backoff: Duration::from_millis(req(r.max_backoff_ms, "retry.max_backoff_ms")?),
+        max_total_backoff: Duration::from_secs(req(
+            r.max_total_backoff_secs,
+            "retry.max_total_backoff_secs",
+        )?),
+    })
+}
+
+/// The rate limits of the merged `[rate_limit]`; 0 means unlimited (or, for a
+/// burst, one second's worth).
+pub(crate) fn rate_limit(raw: Option<RawRateLimit>) -> Result<RateLimits, Error> {
+    let r = raw.unwrap_or_default();
+    let set = |v: u64| Some(v).filter(|v| *v > 0);
+    Ok(RateLimits {
+        requests_per_minute: set(req(r.requests_per_minute, "rate_limit.requests_per_minute")?),
+        tokens_per_minute: set(req(r.tokens_per_minute, "rate_limit.tokens_per_minute")?),
+        burst_requests: set(req(r.burst_requests, "rate_limit.burst_requests")?),
+        burst_tokens: set(req(r.burst_tokens, "rate_limit.burst_tokens")?),
+    })
+}
+
+/// The concurrency limit of the merged `[concurrency]`; 0 means unlimited.
+pub(crate) fn concurrency(raw: Option<RawConcurrency>) -> Result<ConcurrencyLimits, Error> {
+    let c = raw.unwrap_or_default();
+    let max = req(c.max_in_flight, "concurrency.max_in_flight")?;
+    Ok(ConcurrencyLimits { max_in_flight: Some(max).filter(|n| *n > 0) })
+}
+
+/// The fallback chain of the merged `[[fallback]]` tables, each completed from
+/// `primary`; the API keys are read through `env`.
+pub(crate) fn fallback(
+    raw: Option<Vec<RawProvider>>,
+    primary: &ProviderConfig,
+    env: Lookup<'_>,
+) -> Result<Vec<ProviderConfig>, Error> {
+    let mut chain: Vec<ProviderConfig> = Vec::new();
+    for (i, f) in raw.unwrap_or_default().into_iter().enumerate() {
+        let key = |k: &str| format!("fallback[{i}].{k}");
+        let problem =
+            |k: &str, reason: &str| Error::config("merged configuration", Some(&key(k)), reason);
+        let name = f.name.unwrap_or_else(|| primary.name.clone());
+        let other_vendor = name != primary.name;
+        let inherit = |value: Option<String>, k: &str, of_primary: &str| match value {
+            Some(v) => Ok(v),
+            None if other_vendor => Err(problem(
+                k,
+                &format!("required: the fallback's provider `{name}` differs from [provider]'s"),
+            )),
+            None => Ok(of_primary.to_owned()),
+        };
+        let base_url = inherit(f.base_url, "base_url", &primary.base_url)?;
+        let api_key_env = inherit(f.api_key_env, "api_key_env", &primary.api_key_env)?;
+        let api_key = env(&api_key_env).filter(|k| !k.is_empty()).map(SecretString::from);
+        // Every field listed (no `..`), so a new [provider] key cannot be forgotten here.
+        let entry = ProviderConfig {
+            name: name.clone(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            model: f.model.unwrap_or_else(|| primary.model.clone()),
+            api_key_env,
+            api_key,
+            timeout: f.timeout_secs.map_or(primary.timeout, Duration::from_secs),
+            connect_timeout: f
+                .connect_timeout_secs
+                .map_or(primary.connect_timeout, Duration::from_secs),
+        };
+        let same = |p: &ProviderConfig| {
+            (&p.name, &p.base_url, &p.model, &p.api_key_env)
+                == (&entry.name, &entry.base_url, &entry.model, &entry.api_key_env)
+        };
+        if same(primary) || chain.iter().any(same) {
+            return Err(problem(
+                "model",
+                "this fallback is the same provider, base_url, model and api_key_env as \
+                 [provider] or an earlier fallback",
+            ));
+        }
+        chain.push(entry);
+    }
+    Ok(chain)
+}
+
+/// The resilience sections of `config` as JSON, keys as in the files, API keys
+/// redacted.
+pub(crate) fn redacted(config: &Config) -> [(&'static str, Value); 4] {
+    let r = &config.retry;
+    let l = &config.rate_limit;
+    [
+        (
+            "retry",
+            json!({
+                "max_attempts": r.max_attempts,
+                "initial_backoff_ms": r.initial_backoff.as_millis() as u64,
+                "max_backoff_ms": r.max_backoff.as_millis() as u64,
+                "max_total_backoff_secs": r.max_total_backoff.as_secs(),
+            }),
+        ),
+        (
+            "rate_limit",
+            json!({
+                "requests_per_minute": l.requests_per_minute.unwrap_or(0),
+                "tokens_per_minute": l.tokens_per_minute.unwrap_or(0),
+                "burst_requests": l.burst_requests.unwrap_or(0),
+                "burst_tokens": l.burst_tokens.unwrap_or(0),
+            }),
+        ),
+        ("concurrency", json!({ "max_in_flight": config.concurrency.max_in_flight.unwrap_or(0) })),
+        (
+            "fallback",
+            Value::Array(
+                config
+                    .fallback
+                    .iter()
+                    .map(|p| {
+                        json!({
+                            "name": p.name,
+                            "base_url": p.base_url,
+                            "model": p.model,
+                            "api_key_env": p.api_key_env,
+                            "api_key": p.api_key.as_ref().map(|_| REDACTED),
+                            "timeout_secs": p.timeout.as_secs(),
+                            "connect_timeout_secs": p.connect_timeout.as_secs(),
+                        })
+                    })
+                    .collect(),
+            ),
+        ),
+    ]
+}
+
+fn req<T>(value: Option<T>, key: &str) -> Result<T, Error> {
+    value.ok_or_else(|| {
+        Error::config("built-in defaults", Some(key), "no value (config/default.toml must set it)")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> RawConfig {
+        toml::from_str(text).expect("valid raw config")
+    }
+
+    fn primary() -> ProviderConfig {
+        ProviderConfig {
+            name: "openai".into(),
+            base_url: "https://api.openai.com/v1".into(),
+            model: "gpt-4o-mini".into(),
+            api_key_env: "OPENAI_API_KEY".into(),
+            api_key: None,
+            timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn chain(text: &str) -> Result<Vec<ProviderConfig>, Error> {
+        let env = |name: &str| (name == "BACKUP_KEY").then(|| "sk-backup-123".to_owned());
+        fallback(raw(text).fallback, &primary(), &env)
+    }
+
+    #[test]
+    fn zero_attempts_are_rejected() {
+        let p = check(&raw("[retry]\nmax_attempts = 0")).unwrap_err();
+        assert_eq!(p.key, "retry.max_attempts");
+    }
+
+    #[test]
+    fn fallback_tables_get_the_provider_checks_under_their_own_key() {
+        let p =
+            check(&raw("[[fallback]]\nmodel = \"a\"\n[[fallback]]\nname = \"acme\"")).unwrap_err();
+        assert_eq!(p.key, "fallback[1].name");
+        assert!(p.reason.contains("unknown provider"), "{}", p.reason);
+        let p = check(&raw("[[fallback]]\nbase_url = \"ftp://x\"")).unwrap_err();
+        assert_eq!(p.key, "fallback[0].base_url");
+    }
+
+    #[test]
+    fn unknown_keys_in_a_fallback_are_rejected() {
+        assert!(toml::from_str::<RawConfig>("[[fallback]]\nmodle = \"x\"").is_err());
+    }
+
+    #[test]
+    fn a_fallback_inherits_what_it_leaves_out() {
+        let c = chain("[[fallback]]\nmodel = \"gpt-4o\"\napi_key_env = \"BACKUP_KEY\"").unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].name.as_str(), c[0].model.as_str()), ("openai", "gpt-4o"));
+        assert_eq!(c[0].base_url, "https://api.openai.com/v1");
+        assert!(c[0].api_key.is_some());
+        assert_eq!(c[0].timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn another_provider_must_give_its_own_url_and_key_variable() {
+        let e = chain("[[fallback]]\nname = \"other\"\nmodel = \"m\"").unwrap_err().to_string();
+        assert!(e.contains("fallback[0].base_url") && e.contains("required"), "{e}");
+        let e = chain("[[fallback]]\nname = \"other\"\nbase_url = \"http://h\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fallback[0].api_key_env"), "{e}");
+        let ok = "[[fallback]]\nname = \"other\"\nbase_url = \"http://h/\"\napi_key_env = \"K\"";
+        let c = chain(ok).unwrap();
+        assert_eq!((c[0].base_url.as_str(), c[0].model.as_str()), ("http://h", "gpt-4o-mini"));
+    }
+
+    #[test]
+    fn a_duplicate_of_the_primary_is_an_error() {
+        let e = chain("[[fallback]]\ntimeout_secs = 5").unwrap_err().to_string();
+        assert!(e.contains("fallback[0].model"), "{e}");
+        let e = chain("[[fallback]]\nmodel = \"a\"\n[[fallback]]\nmodel = \"a\"").unwrap_err();
+        assert!(e.to_string().contains("fallback[1]"), "{e}");
+    }
+
+    #[test]
+    fn zero_means_unlimited() {
+        let r = raw("[rate_limit]\nrequests_per_minute = 600\ntokens_per_minute = 0\n\
+                     burst_requests = 0\nburst_tokens = 5");
+        let l = rate_limit(r.rate_limit).unwrap();
+        assert_eq!(l.requests_per_minute, Some(600));
+        assert_eq!((l.tokens_per_minute, l.burst_requests, l.burst_tokens), (None, None, Some(5)));
+        let c = concurrency(raw("[concurrency]\nmax_in_flight = 0").concurrency).unwrap();
+        assert_eq!(c.max_in_flight, None);
+    }
+}
