@@ -143,3 +143,30 @@ async fn five_hundreds_fail_over_to_the_second_server() {
     assert_eq!(records[3].response.as_deref(), Some("From the backup."));
     assert_eq!(thought.usage.calls, 4);
 }
+
+#[tokio::test]
+async fn a_malformed_body_is_not_retried() {
+    let server =
+        FakeOpenAi::start(|_, _| Reply::Raw { status: 200, body: "<html>oops".into() }).await;
+    let thought = engine(&server, &[], None).generate("Hi").await;
+    assert_eq!(thought.stop_reason, Some(StopReason::Failed));
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out_and_is_retried() {
+    let server = FakeOpenAi::start(|_, n| {
+        let reply = Reply::text("In time.");
+        if n == 0 { reply.delayed(std::time::Duration::from_secs(3)) } else { reply }
+    })
+    .await;
+    let thought = engine(&server, &[("provider.timeout_secs", "1")], None).generate("Hi").await;
+
+    assert_eq!(thought.stop_reason, Some(StopReason::Accepted), "{:?}", thought.error);
+    assert_eq!(thought.final_text.as_deref(), Some("In time."));
+    let records = calls(&thought);
+    assert_eq!(records.len(), 2);
+    let error = records[0].error.as_deref().unwrap();
+    assert!(error.contains("timeout"), "{error}");
+    assert_eq!(thought.usage.calls, server.request_count() as u64);
+}
