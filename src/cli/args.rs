@@ -114,6 +114,10 @@ pub(crate) struct RunArgs {
     /// Print progress (one line per phase) on stderr.
     #[arg(long, short)]
     pub(crate) verbose: bool,
+    /// Stream the draft and every revision to stderr as the model writes them (stdout
+    /// still gets only the final text, or the Thought with --json).
+    #[arg(long)]
+    pub(crate) stream: bool,
 }
 
 /// `redraft critics` / `redraft validators`.

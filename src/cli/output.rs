@@ -3,6 +3,50 @@
 use redraft::engine::Event;
 use redraft::thought::{Action, StopReason, Thought};
 
+/// What the run shows on stderr while it works: one line per phase (`-v`) and the
+/// streamed text of drafts and revisions (`--stream`).
+pub(crate) struct Progress {
+    verbose: bool,
+    stream: bool,
+    streaming: Option<usize>,
+}
+
+impl Progress {
+    /// Show phases when `verbose`, streamed text when `stream`.
+    pub(crate) fn new(verbose: bool, stream: bool) -> Self {
+        Self { verbose, stream, streaming: None }
+    }
+
+    /// Show one event.
+    pub(crate) fn show(&mut self, e: &Event) {
+        use std::io::Write;
+        match e {
+            Event::Delta { iteration, text } if self.stream => {
+                if self.streaming != Some(*iteration) {
+                    self.streaming = Some(*iteration);
+                    eprintln!("redraft: iteration {iteration} (streaming):");
+                }
+                eprint!("{text}");
+                let _ = std::io::stderr().flush();
+            }
+            Event::Restart { iteration } if self.stream => {
+                if self.streaming.take().is_some() {
+                    eprintln!("\nredraft: iteration {iteration}: the text above is discarded");
+                }
+            }
+            Event::Delta { .. } | Event::Restart { .. } => {}
+            _ => {
+                if self.stream && self.streaming.take().is_some() {
+                    eprintln!();
+                }
+                if self.verbose {
+                    eprintln!("redraft: {}", describe(e));
+                }
+            }
+        }
+    }
+}
+
 /// One progress line for an event.
 pub(crate) fn describe(e: &Event) -> String {
     match e {
@@ -27,6 +71,8 @@ pub(crate) fn describe(e: &Event) -> String {
         Event::Revised { iteration, chars } => {
             format!("iteration {iteration}: revised ({chars} characters)")
         }
+        Event::Delta { iteration, text } => format!("iteration {iteration}: +{text:?}"),
+        Event::Restart { iteration } => format!("iteration {iteration}: restart"),
         Event::Finished { stop_reason, best_iteration } => {
             let best = best_iteration.map_or("none".to_owned(), |b| b.to_string());
             format!("finished: {stop_reason}, best iteration {best}")

@@ -4,7 +4,7 @@
 use super::args::RunArgs;
 use super::{Failure, output, print_stdout};
 use anyhow::anyhow;
-use redraft::Engine;
+use redraft::EngineBuilder;
 use redraft::config::{Config, LoadOptions};
 use redraft::engine::{Cancel, CancelHandle, Event};
 use redraft::thought::{Mode, StopReason, Thought};
@@ -19,15 +19,11 @@ pub(crate) async fn run(
     in_place: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let config = load(args)?;
-    let engine = Engine::from_config(&config)?;
+    let engine = EngineBuilder::for_config(&config)?.stream(args.stream).build()?;
     let (handle, cancel) = Cancel::pair();
     watch_interrupts(handle)?;
-    let verbose = args.verbose;
-    let mut on_event = move |e: &Event| {
-        if verbose {
-            eprintln!("redraft: {}", output::describe(e));
-        }
-    };
+    let mut progress = output::Progress::new(args.verbose, args.stream);
+    let mut on_event = move |e: &Event| progress.show(e);
     let thought = engine.run(engine.new_thought(mode, input), &cancel, &mut on_event).await;
     report(&thought, args.json)?;
     if let Some(path) = in_place {

@@ -109,6 +109,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Stream drafts and revisions as [`Event::Delta`](super::Event::Delta) events.
+    /// Default: false.
+    pub fn stream(mut self, stream: bool) -> Self {
+        self.settings.stream = stream;
+        self
+    }
+
     /// The (redacted) configuration stored in every thought. Default: `null`.
     pub fn config_snapshot(mut self, snapshot: serde_json::Value) -> Self {
         self.snapshot = snapshot;

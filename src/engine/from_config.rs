@@ -14,13 +14,19 @@ use std::sync::Arc;
 impl Engine {
     /// The engine `config` describes, talking to the provider it names.
     pub fn from_config(config: &Config) -> Result<Engine, Error> {
-        let transport = provider::transport(&config.provider)?;
-        let model = provider::build(&config.provider, &transport)?;
-        EngineBuilder::from_config(config, model, &transport)?.build()
+        EngineBuilder::for_config(config)?.build()
     }
 }
 
 impl EngineBuilder {
+    /// A builder for `config` with its provider built (over one shared transport), so
+    /// the caller can adjust it (e.g. [`EngineBuilder::stream`]) before building.
+    pub fn for_config(config: &Config) -> Result<Self, Error> {
+        let transport = provider::transport(&config.provider)?;
+        let model = provider::build(&config.provider, &transport)?;
+        Self::from_config(config, model, &transport)
+    }
+
     /// A builder set up from `config` around `model` (critics, validators, settings,
     /// budget and the redacted config snapshot); add more before building if you like.
     /// Critics with a model of their own reach it over `transport`.
@@ -43,6 +49,7 @@ impl EngineBuilder {
                 max_tokens: config.budget.max_tokens,
                 deadline: config.budget.deadline,
             },
+            stream: false,
         };
         let mut builder =
             Engine::builder(model).settings(settings).config_snapshot(config.redacted());

@@ -73,6 +73,9 @@ pub struct Settings {
     pub generation: Sampling,
     /// Spending limits.
     pub budget: Budget,
+    /// Stream drafts and revisions, yielding [`Event::Delta`](super::Event::Delta) as
+    /// text arrives.
+    pub stream: bool,
 }
 
 impl Default for Settings {
@@ -85,6 +88,7 @@ impl Default for Settings {
             skip_critique_on_hard_failure: false,
             generation: Sampling { temperature: Some(0.7), max_tokens: Some(1024) },
             budget: Budget::default(),
+            stream: false,
         }
     }
 }
