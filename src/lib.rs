@@ -32,6 +32,7 @@ pub mod config;
 pub mod critic;
 pub mod engine;
 pub mod error;
+mod files;
 pub mod model;
 pub mod thought;
 pub mod validator;
