@@ -8,7 +8,7 @@ use crate::Error;
 use crate::model::Sampling;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The origin recorded for built-in critics.
