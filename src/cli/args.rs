@@ -78,10 +78,12 @@ pub(crate) struct GenerateArgs {
 /// Options shared by `improve` and `generate`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Model provider (config `provider.name`). Known: openai.
+    /// Model provider (config `provider.name`). Known: openai, anthropic, gemini, ollama.
     #[arg(long, value_name = "NAME")]
     pub(crate) provider: Option<String>,
-    /// API root including /v1 for openai, e.g. http://127.0.0.1:8080/v1 (config `provider.base_url`).
+    /// API root as the provider's SDK takes it: openai and gemini include the version
+    /// (http://127.0.0.1:8080/v1, …/v1beta), anthropic and ollama are the host root
+    /// (http://127.0.0.1:11434) (config `provider.base_url`).
     #[arg(long, value_name = "URL")]
     pub(crate) base_url: Option<String>,
     /// Model name (config `provider.model`).

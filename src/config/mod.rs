@@ -43,12 +43,14 @@
 
 mod layer;
 mod presets;
+mod providers;
 mod raw;
 mod redact;
 mod resolve;
 mod span;
 
 pub use presets::names as preset_names;
+pub use providers::{ProviderDefaults, provider_defaults};
 pub use resolve::{
     AcceptWhen, BudgetConfig, Config, CriticsConfig, EngineConfig, GenerationConfig,
     KNOWN_PROVIDERS, ProviderConfig, ValidatorsConfig,

@@ -3,7 +3,8 @@
 //!
 //! The shape mirrors the config files (`timeout_secs`, `0` for unlimited budgets), plus
 //! `preset`, `sources` and `provider.api_key`, so a stored copy reads like the file
-//! that produced it.
+//! that produced it. Custom header values (`provider.headers`) may be credentials too,
+//! so they are redacted the same way.
 
 use super::Config;
 use serde_json::{Value, json};
@@ -27,6 +28,12 @@ impl Config {
                 "api_key": p.api_key.as_ref().map(|_| REDACTED),
                 "timeout_secs": p.timeout.as_secs(),
                 "connect_timeout_secs": p.connect_timeout.as_secs(),
+                "stream_idle_timeout_secs": p.stream_idle_timeout.as_secs(),
+                // Header values may be credentials: only the names are shown.
+                "headers": p.headers.keys().map(|k| (k.clone(), Value::from(REDACTED))).collect::<serde_json::Map<_, _>>(),
+                "reasoning": p.reasoning,
+                "azure_api_version": p.azure_api_version,
+                "organization": p.organization,
             },
             "generation": {
                 "temperature": self.generation.temperature,

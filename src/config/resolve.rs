@@ -5,7 +5,8 @@
 //! [`PathBuf`]s, the API key as a [`SecretString`] — so the rest of redraft never
 //! re-parses or re-checks a config value.
 
-use super::raw::RawConfig;
+use super::providers::provider_defaults;
+use super::raw::{RawConfig, RawProvider};
 use crate::Error;
 use crate::model::Sampling;
 use secrecy::SecretString;
@@ -13,20 +14,23 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The provider names `provider.name` accepts. A new provider adds its name here.
-pub const KNOWN_PROVIDERS: &[&str] = &["openai"];
+/// The provider names `provider.name` accepts. A new provider adds its name here (and
+/// its defaults in [`provider_defaults`](super::provider_defaults)).
+pub const KNOWN_PROVIDERS: &[&str] = &["openai", "anthropic", "gemini", "ollama"];
 
 /// Where the model is served.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     /// The provider, one of [`KNOWN_PROVIDERS`].
     pub name: String,
-    /// The API root including the version path; requests go to
-    /// `{base_url}/chat/completions`.
+    /// The API root, as the provider's official SDK takes it (openai and gemini: with
+    /// the version path; anthropic and ollama: the host root). The provider's default
+    /// when no layer sets it.
     pub base_url: String,
-    /// The model name sent with every request.
+    /// The model name sent with every request (the provider's default when unset).
     pub model: String,
-    /// The name of the environment variable the key was read from.
+    /// The name of the environment variable the key was read from (the provider's
+    /// default when unset).
     pub api_key_env: String,
     /// The API key, if that variable was set and not empty. Never shown by `Debug`.
     pub api_key: Option<SecretString>,
@@ -34,6 +38,17 @@ pub struct ProviderConfig {
     pub timeout: Duration,
     /// How long connecting may take.
     pub connect_timeout: Duration,
+    /// How long a streamed answer may go without a byte.
+    pub stream_idle_timeout: Duration,
+    /// Extra HTTP headers sent with every request (names and values checked).
+    pub headers: BTreeMap<String, String>,
+    /// openai only: the model is a reasoning model (`max_completion_tokens`, no
+    /// `temperature`).
+    pub reasoning: bool,
+    /// openai only: speak Azure OpenAI with this `api-version`.
+    pub azure_api_version: Option<String>,
+    /// openai only: the `OpenAI-Organization` header.
+    pub organization: Option<String>,
 }
 
 /// Sampling for drafts and revisions (`[generation]`), or for critics (in
@@ -145,13 +160,24 @@ pub(crate) fn resolve(
     let v = raw.validators.unwrap_or_default();
     let b = raw.budget.unwrap_or_default();
 
-    let api_key_env = req(p.api_key_env, "provider.api_key_env")?;
-    let api_key = env(&api_key_env).filter(|k| !k.is_empty()).map(SecretString::from);
+    let name = req(p.name.clone(), "provider.name")?;
+    let defaults = provider_defaults(&name, p.azure_api_version.is_some());
+    check_provider_options(&name, &p)?;
+    let api_key_env = p.api_key_env.unwrap_or_else(|| defaults.api_key_env.to_owned());
+    let api_key = Some(&api_key_env)
+        .filter(|n| !n.is_empty())
+        .and_then(|n| env(n))
+        .filter(|k| !k.is_empty())
+        .map(SecretString::from);
     Ok(Config {
         provider: ProviderConfig {
-            name: req(p.name, "provider.name")?,
-            base_url: req(p.base_url, "provider.base_url")?.trim_end_matches('/').to_owned(),
-            model: req(p.model, "provider.model")?,
+            base_url: p
+                .base_url
+                .unwrap_or_else(|| defaults.base_url.to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            model: p.model.unwrap_or_else(|| defaults.model.to_owned()),
+            name,
             api_key_env,
             api_key,
             timeout: Duration::from_secs(req(p.timeout_secs, "provider.timeout_secs")?),
@@ -159,6 +185,14 @@ pub(crate) fn resolve(
                 p.connect_timeout_secs,
                 "provider.connect_timeout_secs",
             )?),
+            stream_idle_timeout: Duration::from_secs(req(
+                p.stream_idle_timeout_secs,
+                "provider.stream_idle_timeout_secs",
+            )?),
+            headers: p.headers.unwrap_or_default(),
+            reasoning: p.reasoning.unwrap_or(false),
+            azure_api_version: p.azure_api_version,
+            organization: p.organization.map(|o| o.trim().to_owned()),
         },
         generation: GenerationConfig {
             temperature: req(g.temperature, "generation.temperature")?,
@@ -199,6 +233,32 @@ pub(crate) fn resolve(
         preset,
         sources,
     })
+}
+
+/// The OpenAI-only options are errors with any other provider (they would be silently
+/// ignored), and Azure needs its deployment URL: there is no default for it.
+fn check_provider_options(name: &str, p: &RawProvider) -> Result<(), Error> {
+    let merged =
+        |key: &str, reason: String| Err(Error::config("merged configuration", Some(key), reason));
+    if name != "openai" {
+        let set = [
+            ("provider.reasoning", p.reasoning == Some(true)),
+            ("provider.azure_api_version", p.azure_api_version.is_some()),
+            ("provider.organization", p.organization.is_some()),
+        ];
+        if let Some((key, _)) = set.iter().find(|(_, on)| *on) {
+            return merged(key, format!("applies to provider openai only, not `{name}`"));
+        }
+    }
+    if p.azure_api_version.is_some() && p.base_url.is_none() {
+        return merged(
+            "provider.base_url",
+            "Azure OpenAI needs the deployment URL, e.g. \
+             https://NAME.openai.azure.com/openai/deployments/DEPLOYMENT"
+                .to_owned(),
+        );
+    }
+    Ok(())
 }
 
 fn req<T>(value: Option<T>, key: &str) -> Result<T, Error> {

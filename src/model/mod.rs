@@ -2,9 +2,13 @@
 //! the typed [`ModelError`], the recorder every call goes through ([`call`]),
 //! structured JSON output ([`structured`]) and the providers.
 
+pub mod anthropic;
 pub mod call;
 mod error;
+pub mod gemini;
+pub mod headers;
 pub mod ndjson;
+pub mod ollama;
 pub mod openai;
 pub mod provider;
 #[cfg(feature = "test-util")]
