@@ -24,7 +24,7 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use common::{Answer, CRITICAL_PATH_CALLS, MODEL_CALLS};
+use common::{Answer, CRITICAL_PATH_CALLS, Cpu, MODEL_CALLS, TICKS_PER_SEC};
 use redraft::critic::{CritiqueContext, Registry, verdict_schema};
 use redraft::model::openai::{OpenAi, OpenAiSettings};
 use redraft::model::transport::{Transport, TransportSettings};
@@ -44,8 +44,6 @@ const SERVER_ENV: &str = "REDRAFT_BENCH_FAKE_SERVER";
 const CPU_TARGET_US: f64 = 300.0;
 /// Target wall-time overhead over the critical path, in percent.
 const LATENCY_TARGET_PCT: f64 = 3.0;
-/// Clock ticks per second in `/proc/*/stat` (`USER_HZ`, 100 on Linux).
-const TICKS_PER_SEC: f64 = 100.0;
 
 /// How much work each measurement does.
 struct Plan {
@@ -153,37 +151,6 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         drop(self.stdin.take());
         let _ = self.child.wait();
-    }
-}
-
-// ---------------------------------------------------------------------------------
-// CPU time from /proc.
-
-/// CPU time of this process so far.
-#[derive(Debug, Clone, Copy)]
-struct Cpu {
-    /// Sum over live threads of `/proc/self/task/*/schedstat` (time on CPU), ns.
-    schedstat_ns: u64,
-    /// utime + stime of `/proc/self/stat`, clock ticks.
-    ticks: u64,
-}
-
-impl Cpu {
-    fn now() -> Cpu {
-        let mut schedstat_ns = 0;
-        for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
-            let path = task.unwrap().path().join("schedstat");
-            // A thread may end between listing and reading.
-            if let Ok(text) = std::fs::read_to_string(path) {
-                schedstat_ns += text.split_whitespace().next().unwrap().parse::<u64>().unwrap();
-            }
-        }
-        let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-        // Fields after the command name (which is in parentheses and may hold spaces):
-        // state is field 3, utime 14, stime 15.
-        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-        let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-        Cpu { schedstat_ns, ticks }
     }
 }
 
@@ -462,5 +429,7 @@ fn report_latency(plan: &Plan, result: &LatencyResult) {
         plan.runs + 1,
         result.connections
     );
+    println!();
+    println!("{}", common::machine_line());
     println!();
 }

@@ -11,15 +11,18 @@
 //! timed by criterion; overhead per call = time per run / 11. The model is a lean
 //! in-bench `LanguageModel` that picks one of four canned completions and clones it
 //! (no recording, no latency), so almost all the time measured is redraft's own. For
+//! CPU time of the process per run (from `/proc`, over 2000 more runs) is reported
+//! beside it: on a shared machine it varies much less than wall time. For
 //! comparison the same run is also timed with the test-util `ScriptedModel`, which
-//! additionally clones every request to record it.
+//! additionally clones every request to record it (its engine is rebuilt, untimed, for
+//! every criterion sample so the recorded requests do not pile up).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
 
 use async_trait::async_trait;
-use common::{Answer, MODEL_CALLS};
+use common::{Answer, Cpu, MODEL_CALLS};
 use criterion::Criterion;
 use redraft::model::scripted::{ScriptedModel, reply};
 use redraft::model::{
@@ -92,13 +95,22 @@ fn scripted_model() -> ScriptedModel {
     })
 }
 
-/// One variant: a criterion function id, a description, an engine and its runtime.
+/// One variant: a criterion function id, a description, how to build its engine, and
+/// its runtime.
 struct Variant {
     id: &'static str,
     model: &'static str,
     runtime_name: &'static str,
-    engine: Engine,
+    engine: fn() -> Engine,
     runtime: tokio::runtime::Runtime,
+}
+
+fn canned_engine() -> Engine {
+    common::engine(Arc::new(CannedModel::new()))
+}
+
+fn scripted_engine() -> Engine {
+    common::engine(Arc::new(scripted_model()))
 }
 
 fn variants() -> Vec<Variant> {
@@ -109,36 +121,62 @@ fn variants() -> Vec<Variant> {
             id: "canned_model_current_thread",
             model: "lean canned model",
             runtime_name: "current-thread",
-            engine: common::engine(Arc::new(CannedModel::new())),
+            engine: canned_engine,
             runtime: current(),
         },
         Variant {
             id: "canned_model_multi_thread",
             model: "lean canned model",
             runtime_name: "multi-thread (block_on)",
-            engine: common::engine(Arc::new(CannedModel::new())),
+            engine: canned_engine,
             runtime: multi(),
         },
         Variant {
             id: "scripted_model_current_thread",
             model: "ScriptedModel (records requests)",
             runtime_name: "current-thread",
-            engine: common::engine(Arc::new(scripted_model())),
+            engine: scripted_engine,
             runtime: current(),
         },
     ]
 }
 
-/// `iters` whole runs in one `block_on`, each checked to have made 11 model calls.
+/// `iters` whole runs in one `block_on`, each checked to have made 11 model calls. The
+/// engine is built fresh for every sample, untimed: the `ScriptedModel` keeps every
+/// request it receives, and must not carry them from one sample to the next.
 fn run_many(variant: &Variant, iters: u64) -> Duration {
-    variant.runtime.block_on(async {
+    let engine = (variant.engine)();
+    let elapsed = variant.runtime.block_on(async {
         let start = Instant::now();
         for _ in 0..iters {
-            let thought: Thought = variant.engine.improve(black_box(common::ORIGINAL)).await;
+            let thought: Thought = engine.improve(black_box(common::ORIGINAL)).await;
             assert_eq!(thought.usage.calls, MODEL_CALLS, "model calls per run");
             black_box(thought);
         }
         start.elapsed()
+    });
+    drop(engine);
+    elapsed
+}
+
+/// Runs timed outside criterion for the CPU-time column.
+const CPU_RUNS: u32 = 2000;
+
+/// Process CPU time per run, in nanoseconds, over [`CPU_RUNS`] runs (after 100
+/// warm-up runs).
+fn cpu_per_run(variant: &Variant) -> f64 {
+    let engine = (variant.engine)();
+    variant.runtime.block_on(async {
+        for _ in 0..100 {
+            black_box(engine.improve(common::ORIGINAL).await);
+        }
+        let cpu = Cpu::now();
+        for _ in 0..CPU_RUNS {
+            let thought = engine.improve(black_box(common::ORIGINAL)).await;
+            assert_eq!(thought.usage.calls, MODEL_CALLS, "model calls per run");
+            black_box(thought);
+        }
+        (Cpu::now().schedstat_ns - cpu.schedstat_ns) as f64 / f64::from(CPU_RUNS)
     })
 }
 
@@ -154,12 +192,11 @@ fn criterion_dir() -> PathBuf {
 
 /// Criterion's estimates for one benchmark, in nanoseconds per run: its headline
 /// estimate (the slope of time against iterations, or the mean when it has no slope)
-/// with its 95% confidence interval, then the mean and the median of the samples.
+/// with its 95% confidence interval, and the median of the samples.
 struct Estimates {
     typical: f64,
     low: f64,
     high: f64,
-    mean: f64,
     median: f64,
 }
 
@@ -172,7 +209,6 @@ fn estimates(dir: &std::path::Path, id: &str) -> Option<Estimates> {
         typical: typical["point_estimate"].as_f64()?,
         low: interval["lower_bound"].as_f64()?,
         high: interval["upper_bound"].as_f64()?,
-        mean: json["mean"]["point_estimate"].as_f64()?,
         median: json["median"]["point_estimate"].as_f64()?,
     })
 }
@@ -186,7 +222,7 @@ fn bench(c: &mut Criterion, variants: &[Variant]) {
 }
 
 /// Print the results as a Markdown table, ready to paste.
-fn report(dir: &std::path::Path, variants: &[Variant]) {
+fn report(dir: &std::path::Path, variants: &[Variant], cpu: &[f64]) {
     println!();
     println!("## Engine overhead per model call (`cargo bench --bench overhead`)");
     println!();
@@ -199,38 +235,43 @@ fn report(dir: &std::path::Path, variants: &[Variant]) {
     );
     println!();
     println!(
-        "| model | tokio runtime | time per run, criterion estimate [95% CI] | mean | median | overhead per model call | target |"
+        "| model | tokio runtime | time per run: criterion estimate [95% CI] | median | overhead per model call (wall) | CPU per run | CPU per model call | target |"
     );
-    println!("|---|---|---|---|---|---|---|");
-    for v in variants {
+    println!("|---|---|---|---|---|---|---|---|");
+    for (v, cpu) in variants.iter().zip(cpu) {
+        let us = |ns: f64| ns / 1000.0;
+        let cpu_per_call = us(*cpu) / MODEL_CALLS as f64;
         let Some(e) = estimates(dir, v.id) else {
             println!(
-                "| {} | {} | no estimate (filtered out, or not run by `cargo bench`) | | | | |",
-                v.model, v.runtime_name
+                "| {} | {} | no estimate (filtered out) | | | {:.1} us | {cpu_per_call:.1} us | |",
+                v.model,
+                v.runtime_name,
+                us(*cpu)
             );
             continue;
         };
-        let us = |ns: f64| ns / 1000.0;
         let per_call = us(e.typical) / MODEL_CALLS as f64;
         println!(
-            "| {} | {} | {:.1} us [{:.1}, {:.1}] | {:.1} us | {:.1} us | **{per_call:.1} us** | {} |",
+            "| {} | {} | {:.1} us [{:.1}, {:.1}] | {:.1} us | **{per_call:.1} us** | {:.1} us | **{cpu_per_call:.1} us** | {} |",
             v.model,
             v.runtime_name,
             us(e.typical),
             us(e.low),
             us(e.high),
-            us(e.mean),
             us(e.median),
+            us(*cpu),
             if per_call <= TARGET_US { "met" } else { "MISSED" }
         );
     }
+    println!();
+    println!("{}", common::machine_line());
     println!();
 }
 
 fn main() {
     let variants = variants();
     for v in &variants {
-        let thought = v.runtime.block_on(v.engine.improve(common::ORIGINAL));
+        let thought = v.runtime.block_on((v.engine)().improve(common::ORIGINAL));
         common::check(&thought);
     }
     if !common::bench_mode() {
@@ -246,5 +287,6 @@ fn main() {
         .configure_from_args();
     bench(&mut criterion, &variants);
     criterion.final_summary();
-    report(&dir, &variants);
+    let cpu: Vec<f64> = variants.iter().map(cpu_per_run).collect();
+    report(&dir, &variants, &cpu);
 }

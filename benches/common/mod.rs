@@ -14,6 +14,9 @@
 //!
 //! 9 critique calls + 2 revisions = 11 calls; on the critical path that is 3 critique
 //! rounds + 2 revisions = 5 sequential model latencies.
+//!
+//! It also reads CPU time from `/proc` ([`Cpu`]): wall times on a shared machine vary
+//! with its load, CPU time much less.
 
 // Each bench uses a different part of this module.
 #![allow(dead_code, unreachable_pub)]
@@ -146,5 +149,46 @@ pub fn median(values: &mut [f64]) -> f64 {
         0 => 0.0,
         n if n % 2 == 1 => values[n / 2],
         n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// A line describing the machine's state, printed under every report: CPUs, and the
+/// load average (other work on the machine inflates wall times).
+pub fn machine_line() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!("Machine: {cpus} CPUs, load average (1, 5, 15 min) after the run: {}.", load.join(", "))
+}
+
+/// Clock ticks per second in `/proc/*/stat` (`USER_HZ`, 100 on Linux).
+pub const TICKS_PER_SEC: f64 = 100.0;
+
+/// CPU time of this process so far.
+#[derive(Debug, Clone, Copy)]
+pub struct Cpu {
+    /// Sum over live threads of `/proc/self/task/*/schedstat` (time on CPU), ns.
+    pub schedstat_ns: u64,
+    /// utime + stime of `/proc/self/stat`, clock ticks.
+    pub ticks: u64,
+}
+
+impl Cpu {
+    /// The process's CPU time now.
+    pub fn now() -> Cpu {
+        let mut schedstat_ns = 0;
+        for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
+            let path = task.unwrap().path().join("schedstat");
+            // A thread may end between listing and reading.
+            if let Ok(text) = std::fs::read_to_string(path) {
+                schedstat_ns += text.split_whitespace().next().unwrap().parse::<u64>().unwrap();
+            }
+        }
+        let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+        // Fields after the command name (which is in parentheses and may hold spaces):
+        // state is field 3, utime 14, stime 15.
+        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Cpu { schedstat_ns, ticks }
     }
 }
