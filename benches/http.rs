@@ -15,7 +15,7 @@
 //!    200 ms latency on every answer, compared with its critical path: 3 critique
 //!    rounds + 2 revisions = 5 × 200 ms = 1000 ms. Target: within 3 %.
 //!
-//! Run with: `cargo bench --bench http` (about 25 s). Linux only (it reads `/proc`).
+//! Run with: `cargo bench --bench http` (about 10 s). Linux only (it reads `/proc`).
 //! `cargo test --benches` runs a short version as a check (few calls, 20 ms latency).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
