@@ -10,10 +10,10 @@
 //! critics, 3 validators, 3 iterations: 11 model calls, accepted at iteration 2),
 //! timed by criterion; overhead per call = time per run / 11. The model is a lean
 //! in-bench `LanguageModel` that picks one of four canned completions and clones it
-//! (no recording, no latency), so almost all the time measured is redraft's own. For
-//! CPU time of the process per run (from `/proc`, over 2000 more runs) is reported
-//! beside it: on a shared machine it varies much less than wall time. For
-//! comparison the same run is also timed with the test-util `ScriptedModel`, which
+//! (no recording, no latency), so almost all the time measured is redraft's own. The
+//! process's CPU time per run (from `/proc`, over 2000 more runs) is reported beside
+//! it: on a shared machine it varies much less than wall time. For comparison the same
+//! run is also timed with the test-util `ScriptedModel`, which
 //! additionally clones every request to record it (its engine is rebuilt, untimed, for
 //! every criterion sample so the recorded requests do not pile up).
 
