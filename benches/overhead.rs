@@ -55,6 +55,7 @@ impl CannedModel {
                     finish_reason: FinishReason::Stop,
                     usage: TokenUsage { prompt_tokens: 400, completion_tokens: 80 },
                     model: "canned".to_owned(),
+                    ..Completion::default()
                 },
             )
         };
