@@ -114,6 +114,14 @@ pub(crate) struct RunArgs {
     /// Print progress (one line per phase) on stderr.
     #[arg(long, short)]
     pub(crate) verbose: bool,
+    /// Send nothing: print the calls the run would make (worst case: up to
+    /// max_iterations), their token estimates and a cost estimate from the price table.
+    /// With --json, the plan as JSON.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Do not use the response cache for this command (config `cache.enabled = false`).
+    #[arg(long)]
+    pub(crate) no_cache: bool,
 }
 
 /// `redraft critics` / `redraft validators`.

@@ -41,13 +41,16 @@
 //!
 //! [`SecretString`]: secrecy::SecretString
 
+mod cache;
 mod layer;
 mod presets;
+mod prices;
 mod raw;
 mod redact;
 mod resolve;
 mod span;
 
+pub use cache::{CacheConfig, mask_redis_url};
 pub use presets::names as preset_names;
 pub use resolve::{
     AcceptWhen, BudgetConfig, Config, CriticsConfig, EngineConfig, GenerationConfig,

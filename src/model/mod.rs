@@ -4,6 +4,7 @@
 
 pub mod call;
 mod error;
+pub mod middleware;
 pub mod ndjson;
 pub mod openai;
 pub mod provider;
