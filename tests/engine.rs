@@ -446,7 +446,7 @@ async fn a_token_budget_stops_the_run() {
     }));
     let e = engine(model, &["a"])
         .max_iterations(10)
-        .budget(Budget { max_tokens: Some(40), deadline: None })
+        .budget(Budget { max_tokens: Some(40), ..Budget::default() })
         .build()
         .unwrap();
     let t = e.improve("start").await;

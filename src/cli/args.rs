@@ -120,6 +120,14 @@ pub(crate) struct RunArgs {
     /// still gets only the final text, or the Thought with --json).
     #[arg(long)]
     pub(crate) stream: bool,
+    /// Send nothing: print the calls the run would make (worst case: up to
+    /// max_iterations), their token estimates and a cost estimate from the price table.
+    /// With --json, the plan as JSON.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Do not use the response cache for this command (config `cache.enabled = false`).
+    #[arg(long)]
+    pub(crate) no_cache: bool,
 }
 
 /// `redraft critics` / `redraft validators`.

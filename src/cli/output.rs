@@ -81,16 +81,28 @@ pub(crate) fn describe(e: &Event) -> String {
     }
 }
 
-/// The closing summary: stop reason, iterations, calls, tokens, time.
+/// The closing summary: stop reason, iterations, calls, tokens, cost, time.
 pub(crate) fn summary(t: &Thought) -> String {
     let reason = t.stop_reason.map_or("unfinished", StopReason::as_str);
     let best = t.best_iteration.map_or("none".to_owned(), |b| b.to_string());
+    let u = &t.usage;
+    // A cost is shown only when some sent call had a price ("+" when others had none).
+    let cost = match (u.calls - u.unpriced_calls, u.unpriced_calls) {
+        (0, _) => String::new(),
+        (_, 0) => format!(", ${:.6}", u.cost_usd),
+        (_, _) => format!(", ${:.6}+", u.cost_usd),
+    };
+    let saved = if u.cache_hits > 0 {
+        format!(" ({} tokens saved)", u.saved_tokens())
+    } else {
+        String::new()
+    };
     let mut line = format!(
-        "redraft: {reason} after {} iteration(s); best {best}; {} call(s), {} cache hit(s), {} tokens; {:.2}s",
+        "redraft: {reason} after {} iteration(s); best {best}; {} call(s), {} cache hit(s){saved}, {} tokens{cost}; {:.2}s",
         t.iterations.len(),
-        t.usage.calls,
-        t.usage.cache_hits,
-        t.usage.total_tokens(),
+        u.calls,
+        u.cache_hits,
+        u.total_tokens(),
         t.timings.total_ms / 1000.0,
     );
     match (&t.error, &t.stop_detail) {

@@ -2,7 +2,7 @@
 //! configuration and the flags, run with Ctrl-C wired to cancellation, and report.
 
 use super::args::RunArgs;
-use super::{Failure, output, print_stdout};
+use super::{Failure, output, plan, print_stdout};
 use anyhow::anyhow;
 use redraft::EngineBuilder;
 use redraft::config::{Config, LoadOptions};
@@ -19,6 +19,9 @@ pub(crate) async fn run(
     in_place: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let config = load(args)?;
+    if args.dry_run {
+        return plan::run(mode, &input, &config, args.json).await;
+    }
     let engine = EngineBuilder::for_config(&config)?.stream(args.stream).build()?;
     let (handle, cancel) = Cancel::pair();
     watch_interrupts(handle)?;
@@ -79,6 +82,7 @@ fn load(args: &RunArgs) -> Result<Config, Failure> {
     set("provider.model", args.model.clone());
     set("engine.max_iterations", args.max_iterations.map(|n| n.to_string()));
     set("engine.accept_when", args.accept_when.clone());
+    set("cache.enabled", args.no_cache.then(|| "false".to_owned()));
     let opts = LoadOptions {
         file: args.config.clone(),
         preset: args.preset.clone(),
@@ -132,7 +136,12 @@ fn with_final_newline(text: &str) -> String {
 
 /// 0 for accepted, max_iterations, plateau, budget; 1 for failed; 130 for cancelled.
 fn exit_code(thought: &Thought) -> ExitCode {
-    match thought.stop_reason {
+    exit_code_for(thought.stop_reason)
+}
+
+/// The exit code of a run that stopped for `stop_reason`.
+pub(crate) fn exit_code_for(stop_reason: Option<StopReason>) -> ExitCode {
+    match stop_reason {
         Some(StopReason::Cancelled) => ExitCode::from(130),
         Some(StopReason::Failed) | None => ExitCode::from(1),
         Some(_) => ExitCode::SUCCESS,

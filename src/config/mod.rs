@@ -41,14 +41,17 @@
 //!
 //! [`SecretString`]: secrecy::SecretString
 
+mod cache;
 mod layer;
 mod presets;
+mod prices;
 mod providers;
 mod raw;
 mod redact;
 mod resolve;
 mod span;
 
+pub use cache::{CacheConfig, mask_redis_url};
 pub use presets::names as preset_names;
 pub use providers::{ProviderDefaults, provider_defaults};
 pub use resolve::{

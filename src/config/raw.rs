@@ -24,6 +24,8 @@ pub(crate) struct RawConfig {
     pub(crate) critics: Option<RawCritics>,
     pub(crate) validators: Option<RawValidators>,
     pub(crate) budget: Option<RawBudget>,
+    pub(crate) cache: Option<super::cache::RawCache>,
+    pub(crate) prices: Option<super::prices::RawPrices>,
 }
 
 /// `[provider]`
@@ -86,6 +88,7 @@ pub(crate) struct RawValidators {
 #[serde(deny_unknown_fields, expecting = "a [budget] table")]
 pub(crate) struct RawBudget {
     pub(crate) max_tokens: Option<u64>,
+    pub(crate) max_cost_usd: Option<f64>,
     pub(crate) deadline_secs: Option<u64>,
 }
 
@@ -186,6 +189,20 @@ impl RawConfig {
             }
             temperature("critics.temperature", c.temperature)?;
             at_least_one("critics.max_tokens", c.max_tokens.map(u64::from))?;
+        }
+        if let Some(max) = self.budget.as_ref().and_then(|b| b.max_cost_usd)
+            && !(max.is_finite() && max >= 0.0)
+        {
+            return Err(Problem::new(
+                "budget.max_cost_usd",
+                format!("{max} is not an amount; expected US dollars, 0 for unlimited"),
+            ));
+        }
+        if let Some(c) = &self.cache {
+            c.check()?;
+        }
+        if let Some(p) = &self.prices {
+            super::prices::check(p)?;
         }
         if let Some(v) = &self.validators {
             for (i, spec) in v.enabled.iter().flatten().enumerate() {

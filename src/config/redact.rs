@@ -4,7 +4,7 @@
 //! The shape mirrors the config files (`timeout_secs`, `0` for unlimited budgets), plus
 //! `preset`, `sources` and `provider.api_key`, so a stored copy reads like the file
 //! that produced it. Custom header values (`provider.headers`) may be credentials too,
-//! so they are redacted the same way.
+//! so they are redacted the same way; a password in `cache.redis_url` is masked.
 
 use super::Config;
 use serde_json::{Value, json};
@@ -59,8 +59,18 @@ impl Config {
             },
             "budget": {
                 "max_tokens": self.budget.max_tokens.unwrap_or(0),
+                "max_cost_usd": self.budget.max_cost_usd.unwrap_or(0.0),
                 "deadline_secs": self.budget.deadline.map_or(0, |d| d.as_secs()),
             },
+            "cache": {
+                "enabled": self.cache.enabled,
+                "max_entries": self.cache.max_entries,
+                "ttl_secs": self.cache.ttl.map_or(0, |d| d.as_secs()),
+                "dir": self.cache.dir.as_ref().map_or_else(String::new, |d| d.display().to_string()),
+                "redis_url": self.cache.redis_url_masked().unwrap_or_default(),
+                "redis_namespace": self.cache.redis_namespace,
+            },
+            "prices": self.prices,
         })
     }
 }

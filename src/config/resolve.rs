@@ -5,9 +5,12 @@
 //! [`PathBuf`]s, the API key as a [`SecretString`] — so the rest of redraft never
 //! re-parses or re-checks a config value.
 
+use super::cache::{self, CacheConfig};
+use super::prices;
 use super::providers::provider_defaults;
 use super::raw::{RawConfig, RawProvider};
 use crate::Error;
+use crate::engine::Prices;
 use crate::model::Sampling;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
@@ -110,10 +113,12 @@ pub struct ValidatorsConfig {
 }
 
 /// Limits per run (`[budget]`); `None` is unlimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BudgetConfig {
     /// Most tokens (prompt + completion, all calls) one run may use.
     pub max_tokens: Option<u64>,
+    /// Most US dollars one run may spend, priced by [`Config::prices`].
+    pub max_cost_usd: Option<f64>,
     /// Most wall-clock time one run may take.
     pub deadline: Option<Duration>,
 }
@@ -136,6 +141,10 @@ pub struct Config {
     pub validators: ValidatorsConfig,
     /// Per-run limits.
     pub budget: BudgetConfig,
+    /// The response cache.
+    pub cache: CacheConfig,
+    /// The price table: model name (or `provider/model`) → US dollars per million tokens.
+    pub prices: Prices,
     /// The preset that was applied, if any.
     pub preset: Option<String>,
     pub(super) sources: Vec<String>,
@@ -159,6 +168,8 @@ pub(crate) fn resolve(
     let c = raw.critics.unwrap_or_default();
     let v = raw.validators.unwrap_or_default();
     let b = raw.budget.unwrap_or_default();
+    let cache = cache::resolve(raw.cache.unwrap_or_default(), &|key| missing(key))?;
+    let prices = prices::resolve(raw.prices.unwrap_or_default())?;
 
     let name = req(p.name.clone(), "provider.name")?;
     let defaults = provider_defaults(&name, p.azure_api_version.is_some());
@@ -226,10 +237,13 @@ pub(crate) fn resolve(
         },
         budget: BudgetConfig {
             max_tokens: Some(req(b.max_tokens, "budget.max_tokens")?).filter(|n| *n > 0),
+            max_cost_usd: Some(req(b.max_cost_usd, "budget.max_cost_usd")?).filter(|c| *c > 0.0),
             deadline: Some(req(b.deadline_secs, "budget.deadline_secs")?)
                 .filter(|s| *s > 0)
                 .map(Duration::from_secs),
         },
+        cache,
+        prices,
         preset,
         sources,
     })
@@ -262,7 +276,9 @@ fn check_provider_options(name: &str, p: &RawProvider) -> Result<(), Error> {
 }
 
 fn req<T>(value: Option<T>, key: &str) -> Result<T, Error> {
-    value.ok_or_else(|| {
-        Error::config("built-in defaults", Some(key), "no value (config/default.toml must set it)")
-    })
+    value.ok_or_else(|| missing(key))
+}
+
+fn missing(key: &str) -> Error {
+    Error::config("built-in defaults", Some(key), "no value (config/default.toml must set it)")
 }

@@ -4,7 +4,7 @@
 
 use super::decide::{self, same_text};
 use super::prompts::{self, clean_revision};
-use super::{Cancel, Engine, Event};
+use super::{Cancel, Engine, Event, Prices};
 use crate::critic::CritiqueContext;
 use crate::model::call::{call, call_streaming};
 use crate::model::{CallLog, CallTag, Completion, FinishReason, ModelError};
@@ -87,7 +87,7 @@ impl Engine {
             match outcome {
                 Ok(outcome) => self.apply(&mut thought, outcome, calls, on_event),
                 Err(interrupt) => {
-                    attach(&mut thought, calls);
+                    attach(&mut thought, calls, &self.inner.prices);
                     let (reason, why) = match interrupt {
                         Interrupt::Cancelled => (StopReason::Cancelled, "cancelled".to_owned()),
                         Interrupt::Deadline => (StopReason::Budget, self.deadline_text()),
@@ -126,6 +126,12 @@ impl Engine {
             let spent = thought.usage.total_tokens();
             if spent >= max {
                 return Some(format!("token budget spent: {spent} of {max} tokens"));
+            }
+        }
+        if let Some(max) = budget.max_cost_usd {
+            let spent = thought.usage.cost_usd;
+            if spent >= max {
+                return Some(format!("cost budget spent: ${spent:.6} of ${max:.6}"));
             }
         }
         if deadline.is_some_and(|at| Instant::now() >= at) {
@@ -317,7 +323,7 @@ impl Engine {
     ) {
         let generation =
             calls.iter().rev().find(|c| c.error.is_none()).map(GenerationSummary::from);
-        attach(thought, calls);
+        attach(thought, calls, &self.inner.prices);
         let Some(index) = thought.iterations.len().checked_sub(1) else {
             return self.finish(thought, StopReason::Failed, "no draft".into());
         };
@@ -406,13 +412,14 @@ impl Engine {
     }
 }
 
-/// Add a phase's call records to the current iteration (creating the first one when a
-/// draft call failed before any text existed) and to the usage.
-fn attach(thought: &mut Thought, calls: Vec<CallRecord>) {
+/// Price a phase's call records, then add them to the current iteration (creating the
+/// first one when a draft call failed before any text existed) and to the usage.
+fn attach(thought: &mut Thought, mut calls: Vec<CallRecord>, prices: &Prices) {
     if calls.is_empty() {
         return;
     }
-    for c in &calls {
+    for c in &mut calls {
+        prices.price(c);
         thought.usage.add(c);
     }
     if thought.iterations.is_empty() {

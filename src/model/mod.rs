@@ -7,6 +7,7 @@ pub mod call;
 mod error;
 pub mod gemini;
 pub mod headers;
+pub mod middleware;
 pub mod ndjson;
 pub mod ollama;
 pub mod openai;
