@@ -54,6 +54,8 @@ fn engine(server: &FakeOpenAi, critics: &str, extra: &[(&str, &str)]) -> Engine 
         ("provider.base_url".to_owned(), server.base_url()),
         ("critics.enabled".to_owned(), critics.to_owned()),
         ("engine.max_iterations".to_owned(), "3".to_owned()),
+        // Every call must reach the resilience stack: no response cache in front.
+        ("cache.enabled".to_owned(), "false".to_owned()),
     ];
     overrides.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::load_with(&LoadOptions {

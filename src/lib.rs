@@ -21,17 +21,22 @@
 //!   decisions, every model call, usage and timings.
 //! - [`engine`] — the state machine that drives a run ([`Engine`], [`EngineBuilder`]).
 //! - [`model`] — the [`LanguageModel`] trait, the request/completion types, the
-//!   recorder every call goes through, structured (JSON) output, and the providers.
+//!   recorder every call goes through, structured (JSON) output, the providers, and
+//!   the middleware that wraps them.
 //! - [`critic`] — the [`Critic`] trait and critics defined as data (`critics/*.toml`).
 //! - [`validator`] — the [`Validator`] trait, the built-in validator kinds, composition
 //!   and presets (`validators/*.toml`).
+//! - [`cache`] — the response cache: a stable key per request, and memory, Redis and
+//!   file tiers (used by the cache layer in [`model::middleware`]).
 //! - [`config`] — layered configuration: raw serde structs, then one resolved object.
 //! - [`error`] — the library's error type.
 
+pub mod cache;
 pub mod config;
 pub mod critic;
 pub mod engine;
 pub mod error;
+mod files;
 pub mod model;
 pub mod thought;
 pub mod validator;

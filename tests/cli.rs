@@ -521,3 +521,29 @@ fn a_failing_regex_validator_is_reported_with_its_pattern() {
     assert_eq!(t["final_text"], "# Title\nNow with a heading.");
     assert_eq!(out.stdout.lines().next(), Some("{"), "--json prints only the thought");
 }
+
+#[test]
+fn generate_stream_shows_the_draft_as_it_arrives() {
+    let server = FakeOpenAi::start_blocking(|body, _| {
+        if is_structured(body) {
+            return Reply::verdict(false, 0.9, "fine");
+        }
+        let chunk = |content: &str, finish: Option<&str>| {
+            serde_json::json!({"id": "c", "object": "chat.completion.chunk", "model": "m",
+                "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}]})
+            .to_string()
+        };
+        assert_eq!(body["stream"], true, "drafts are streamed");
+        Reply::sse(&[
+            (None, chunk("Solar ", None)),
+            (None, chunk("lamps shine.", Some("stop"))),
+            (None, "[DONE]".to_owned()),
+        ])
+    });
+    let out =
+        Redraft::new().args(["generate", "--stream", "Write about lamps"]).server(&server).run();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, "Solar lamps shine.\n");
+    assert!(out.stderr.contains("Solar lamps shine."), "{}", out.stderr);
+    assert!(out.stderr.contains("streaming"), "{}", out.stderr);
+}

@@ -446,7 +446,7 @@ async fn a_token_budget_stops_the_run() {
     }));
     let e = engine(model, &["a"])
         .max_iterations(10)
-        .budget(Budget { max_tokens: Some(40), deadline: None })
+        .budget(Budget { max_tokens: Some(40), ..Budget::default() })
         .build()
         .unwrap();
     let t = e.improve("start").await;
@@ -512,4 +512,28 @@ async fn emits_one_event_per_phase() {
 async fn the_model_trait_is_dyn_safe() {
     let model: Arc<dyn LanguageModel> = Arc::new(ScriptedModel::new(|_, _| Ok(reply("x"))));
     assert_eq!(model.provider(), "scripted");
+}
+
+#[tokio::test]
+async fn a_streaming_engine_yields_deltas_and_drops_unusable_revisions() {
+    let model = Arc::new(ScriptedModel::new(|req, n| {
+        Ok(if is_critique(req) {
+            reply(&verdict(true, 0.9, "more"))
+        } else if n == 0 {
+            reply("first draft")
+        } else {
+            Completion { finish_reason: FinishReason::Length, ..reply("cut off") }
+        })
+    }));
+    let e = engine(model, &["a"]).stream(true).build().unwrap();
+    let mut events = Vec::new();
+    let t = e
+        .run(e.new_thought(Mode::Generate, "write"), &Cancel::never(), &mut |ev: &Event| {
+            events.push(ev.clone())
+        })
+        .await;
+    assert_eq!(t.final_text.as_deref(), Some("first draft"));
+    assert!(events.contains(&Event::Delta { iteration: 0, text: "first draft".into() }));
+    assert!(events.contains(&Event::Delta { iteration: 1, text: "cut off".into() }));
+    assert!(events.contains(&Event::Restart { iteration: 1 }), "a cut-off revision is withdrawn");
 }

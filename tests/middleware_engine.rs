@@ -10,6 +10,7 @@ use redraft::config::{Config, LoadOptions};
 use redraft::thought::{CallRecord, StopReason, Thought};
 use std::path::PathBuf;
 use support::fake_openai::{FakeOpenAi, Reply};
+use support::fake_providers::anthropic;
 
 /// A config file holding `text`, removed when dropped.
 struct TempFile(PathBuf);
@@ -169,4 +170,28 @@ async fn a_slow_answer_times_out_and_is_retried() {
     let error = records[0].error.as_deref().unwrap();
     assert!(error.contains("timeout"), "{error}");
     assert_eq!(thought.usage.calls, server.request_count() as u64);
+}
+
+#[tokio::test]
+async fn a_fallback_to_another_vendor_speaks_its_format() {
+    let primary = FakeOpenAi::start(|_, _| Reply::error(503, "overloaded", "busy")).await;
+    let backup =
+        FakeOpenAi::start_any(|_, _, _| anthropic::message("From Claude.", "end_turn", 9, 3));
+    let text = format!(
+        "[[fallback]]\nname = \"anthropic\"\nbase_url = \"{}\"\nmodel = \"claude-test\"\n",
+        backup.root_url()
+    );
+    let file = TempFile::new("other-vendor", &text);
+    let thought =
+        engine(&primary, &[("retry.max_attempts", "2")], Some(&file)).generate("Hi").await;
+
+    assert_eq!(thought.stop_reason, Some(StopReason::Accepted), "{:?}", thought.error);
+    assert_eq!(thought.final_text.as_deref(), Some("From Claude."));
+    assert_eq!(backup.paths(), ["/v1/messages"]);
+    let records = calls(&thought);
+    let providers: Vec<&str> = records.iter().map(|r| r.provider.as_str()).collect();
+    assert_eq!(providers, ["openai", "openai", "anthropic"]);
+    assert_eq!(records[0].model, "primary-model");
+    assert_eq!(backup.requests()[0]["model"], "claude-test");
+    assert_eq!(thought.usage.calls, 3);
 }

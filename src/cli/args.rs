@@ -78,10 +78,12 @@ pub(crate) struct GenerateArgs {
 /// Options shared by `improve` and `generate`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Model provider (config `provider.name`). Known: openai.
+    /// Model provider (config `provider.name`). Known: openai, anthropic, gemini, ollama.
     #[arg(long, value_name = "NAME")]
     pub(crate) provider: Option<String>,
-    /// API root including /v1 for openai, e.g. http://127.0.0.1:8080/v1 (config `provider.base_url`).
+    /// API root as the provider's SDK takes it: openai and gemini include the version
+    /// (http://127.0.0.1:8080/v1, …/v1beta), anthropic and ollama are the host root
+    /// (http://127.0.0.1:11434) (config `provider.base_url`).
     #[arg(long, value_name = "URL")]
     pub(crate) base_url: Option<String>,
     /// Model name (config `provider.model`).
@@ -114,6 +116,18 @@ pub(crate) struct RunArgs {
     /// Print progress (one line per phase) on stderr.
     #[arg(long, short)]
     pub(crate) verbose: bool,
+    /// Stream the draft and every revision to stderr as the model writes them (stdout
+    /// still gets only the final text, or the Thought with --json).
+    #[arg(long)]
+    pub(crate) stream: bool,
+    /// Send nothing: print the calls the run would make (worst case: up to
+    /// max_iterations), their token estimates and a cost estimate from the price table.
+    /// With --json, the plan as JSON.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Do not use the response cache for this command (config `cache.enabled = false`).
+    #[arg(long)]
+    pub(crate) no_cache: bool,
 }
 
 /// `redraft critics` / `redraft validators`.

@@ -4,6 +4,7 @@ pub(crate) mod args;
 mod input;
 mod list;
 mod output;
+mod plan;
 mod run;
 
 use anyhow::{Context, anyhow};

@@ -2,9 +2,9 @@
 //! configuration and the flags, run with Ctrl-C wired to cancellation, and report.
 
 use super::args::RunArgs;
-use super::{Failure, output, print_stdout};
+use super::{Failure, output, plan, print_stdout};
 use anyhow::anyhow;
-use redraft::Engine;
+use redraft::EngineBuilder;
 use redraft::config::{Config, LoadOptions};
 use redraft::engine::{Cancel, CancelHandle, Event};
 use redraft::thought::{Mode, StopReason, Thought};
@@ -19,15 +19,14 @@ pub(crate) async fn run(
     in_place: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
     let config = load(args)?;
-    let engine = Engine::from_config(&config)?;
+    if args.dry_run {
+        return plan::run(mode, &input, &config, args.json).await;
+    }
+    let engine = EngineBuilder::for_config(&config)?.stream(args.stream).build()?;
     let (handle, cancel) = Cancel::pair();
     watch_interrupts(handle)?;
-    let verbose = args.verbose;
-    let mut on_event = move |e: &Event| {
-        if verbose {
-            eprintln!("redraft: {}", output::describe(e));
-        }
-    };
+    let mut progress = output::Progress::new(args.verbose, args.stream);
+    let mut on_event = move |e: &Event| progress.show(e);
     let thought = engine.run(engine.new_thought(mode, input), &cancel, &mut on_event).await;
     report(&thought, args.json)?;
     if let Some(path) = in_place {
@@ -83,6 +82,7 @@ fn load(args: &RunArgs) -> Result<Config, Failure> {
     set("provider.model", args.model.clone());
     set("engine.max_iterations", args.max_iterations.map(|n| n.to_string()));
     set("engine.accept_when", args.accept_when.clone());
+    set("cache.enabled", args.no_cache.then(|| "false".to_owned()));
     let opts = LoadOptions {
         file: args.config.clone(),
         preset: args.preset.clone(),
@@ -136,7 +136,12 @@ fn with_final_newline(text: &str) -> String {
 
 /// 0 for accepted, max_iterations, plateau, budget; 1 for failed; 130 for cancelled.
 fn exit_code(thought: &Thought) -> ExitCode {
-    match thought.stop_reason {
+    exit_code_for(thought.stop_reason)
+}
+
+/// The exit code of a run that stopped for `stop_reason`.
+pub(crate) fn exit_code_for(stop_reason: Option<StopReason>) -> ExitCode {
+    match stop_reason {
         Some(StopReason::Cancelled) => ExitCode::from(130),
         Some(StopReason::Failed) | None => ExitCode::from(1),
         Some(_) => ExitCode::SUCCESS,

@@ -35,7 +35,7 @@ const LIST_KEYS: &[(&str, char)] = &[
 
 /// The keys whose relative paths are resolved against the directory of the file that
 /// sets them.
-const DIR_KEYS: &[(&str, &str)] = &[("critics", "dirs"), ("validators", "dirs")];
+const DIR_KEYS: &[(&str, &str)] = &[("critics", "dirs"), ("validators", "dirs"), ("cache", "dir")];
 
 impl Layer {
     /// Parses and checks the TOML `text` of the layer `name`. Relative `dirs` are made
@@ -192,10 +192,15 @@ fn rebase_dirs(table: &mut toml::Table, base: &Path) -> Result<(), Problem> {
     }
     for (section, key) in DIR_KEYS {
         let Some(toml::Value::Table(section_table)) = table.get_mut(*section) else { continue };
-        let Some(toml::Value::Array(dirs)) = section_table.get_mut(*key) else { continue };
-        for dir in dirs.iter_mut() {
+        let dirs = match section_table.get_mut(*key) {
+            Some(toml::Value::Array(dirs)) => dirs.iter_mut().collect::<Vec<_>>(),
+            Some(dir @ toml::Value::String(_)) => vec![dir],
+            _ => continue,
+        };
+        for dir in dirs {
             let toml::Value::String(s) = dir else { continue };
-            if Path::new(s.as_str()).is_relative() {
+            // An empty path means "none" (`cache.dir = ""`): it stays empty.
+            if !s.is_empty() && Path::new(s.as_str()).is_relative() {
                 let joined =
                     base.join(s.as_str()).into_os_string().into_string().map_err(|_| Problem {
                         key: format!("{section}.{key}"),
@@ -324,6 +329,12 @@ mod tests {
         let dirs = layer.table["critics"]["dirs"].as_array().unwrap();
         assert_eq!(dirs[0].as_str(), Some("/etc/redraft/mine"));
         assert_eq!(dirs[1].as_str(), Some("/abs"));
+        let text = "[cache]\ndir = \"answers\"\n";
+        let layer = Layer::parse("x", text, Some(Path::new("/etc/redraft"))).unwrap();
+        assert_eq!(layer.table["cache"]["dir"].as_str(), Some("/etc/redraft/answers"));
+        let text = "[cache]\ndir = \"\"\n";
+        let layer = Layer::parse("x", text, Some(Path::new("/etc/redraft"))).unwrap();
+        assert_eq!(layer.table["cache"]["dir"].as_str(), Some(""));
     }
 
     #[test]

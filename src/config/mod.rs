@@ -41,15 +41,20 @@
 //!
 //! [`SecretString`]: secrecy::SecretString
 
+mod cache;
 mod layer;
 mod presets;
+mod prices;
+mod providers;
 mod raw;
 mod redact;
 mod resilience;
 mod resolve;
 mod span;
 
+pub use cache::{CacheConfig, mask_redis_url};
 pub use presets::names as preset_names;
+pub use providers::{ProviderDefaults, provider_defaults};
 pub use resolve::{
     AcceptWhen, BudgetConfig, ConcurrencyLimits, Config, CriticsConfig, EngineConfig,
     GenerationConfig, KNOWN_PROVIDERS, ProviderConfig, RateLimits, RetryPolicy, ValidatorsConfig,

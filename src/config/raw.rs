@@ -24,6 +24,8 @@ pub(crate) struct RawConfig {
     pub(crate) critics: Option<RawCritics>,
     pub(crate) validators: Option<RawValidators>,
     pub(crate) budget: Option<RawBudget>,
+    pub(crate) cache: Option<super::cache::RawCache>,
+    pub(crate) prices: Option<super::prices::RawPrices>,
     pub(crate) retry: Option<super::resilience::RawRetry>,
     pub(crate) rate_limit: Option<super::resilience::RawRateLimit>,
     pub(crate) concurrency: Option<super::resilience::RawConcurrency>,
@@ -40,6 +42,11 @@ pub(crate) struct RawProvider {
     pub(crate) api_key_env: Option<String>,
     pub(crate) timeout_secs: Option<u64>,
     pub(crate) connect_timeout_secs: Option<u64>,
+    pub(crate) stream_idle_timeout_secs: Option<u64>,
+    pub(crate) headers: Option<BTreeMap<String, String>>,
+    pub(crate) reasoning: Option<bool>,
+    pub(crate) azure_api_version: Option<String>,
+    pub(crate) organization: Option<String>,
 }
 
 /// `[generation]`
@@ -85,6 +92,7 @@ pub(crate) struct RawValidators {
 #[serde(deny_unknown_fields, expecting = "a [budget] table")]
 pub(crate) struct RawBudget {
     pub(crate) max_tokens: Option<u64>,
+    pub(crate) max_cost_usd: Option<f64>,
     pub(crate) deadline_secs: Option<u64>,
 }
 
@@ -139,6 +147,29 @@ impl RawConfig {
             not_blank("provider.api_key_env", p.api_key_env.as_deref())?;
             at_least_one("provider.timeout_secs", p.timeout_secs)?;
             at_least_one("provider.connect_timeout_secs", p.connect_timeout_secs)?;
+            at_least_one("provider.stream_idle_timeout_secs", p.stream_idle_timeout_secs)?;
+            if let Some(headers) = &p.headers {
+                crate::model::headers::custom_headers(headers)
+                    .map_err(|reason| Problem::new("provider.headers", reason))?;
+            }
+            not_blank("provider.organization", p.organization.as_deref())?;
+            if let Some(org) = &p.organization
+                && reqwest::header::HeaderValue::from_str(org.trim()).is_err()
+            {
+                return Err(Problem::new(
+                    "provider.organization",
+                    "contains characters not allowed in an HTTP header",
+                ));
+            }
+            if let Some(version) = &p.azure_api_version
+                && (version.is_empty()
+                    || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+            {
+                return Err(Problem::new(
+                    "provider.azure_api_version",
+                    format!("`{version}` is not an API version such as \"2024-10-21\""),
+                ));
+            }
         }
         if let Some(g) = &self.generation {
             temperature("generation.temperature", g.temperature)?;
@@ -162,6 +193,20 @@ impl RawConfig {
             }
             temperature("critics.temperature", c.temperature)?;
             at_least_one("critics.max_tokens", c.max_tokens.map(u64::from))?;
+        }
+        if let Some(max) = self.budget.as_ref().and_then(|b| b.max_cost_usd)
+            && !(max.is_finite() && max >= 0.0)
+        {
+            return Err(Problem::new(
+                "budget.max_cost_usd",
+                format!("{max} is not an amount; expected US dollars, 0 for unlimited"),
+            ));
+        }
+        if let Some(c) = &self.cache {
+            c.check()?;
+        }
+        if let Some(p) = &self.prices {
+            super::prices::check(p)?;
         }
         if let Some(v) = &self.validators {
             for (i, spec) in v.enabled.iter().flatten().enumerate() {
@@ -287,6 +332,22 @@ mod tests {
     fn temperature_above_two_is_rejected() {
         let err = parse("[critics]\ntemperature = 2.5").check().unwrap_err();
         assert_eq!(err.key, "critics.temperature");
+    }
+
+    #[test]
+    fn provider_extras_are_checked() {
+        let err = parse("[provider]\nheaders = { \"Bad Name\" = \"v\" }").check().unwrap_err();
+        assert_eq!(err.key, "provider.headers");
+        assert!(err.reason.contains("Bad Name"), "{}", err.reason);
+        let err = parse("[provider]\nazure_api_version = \"2024 10\"").check().unwrap_err();
+        assert_eq!(err.key, "provider.azure_api_version");
+        let err = parse("[provider]\norganization = \" \"").check().unwrap_err();
+        assert_eq!(err.key, "provider.organization");
+        let err = parse("[provider]\nstream_idle_timeout_secs = 0").check().unwrap_err();
+        assert_eq!(err.key, "provider.stream_idle_timeout_secs");
+        let ok = "[provider]\nheaders = { \"X-Custom\" = \"v\" }\nreasoning = true\n\
+                  azure_api_version = \"2025-04-01-preview\"\norganization = \"org-1\"";
+        assert!(parse(ok).check().is_ok());
     }
 
     #[test]

@@ -4,17 +4,18 @@
 //! ([`RetryPolicy`], [`RateLimits`], [`ConcurrencyLimits`]) and the fallback chain (one
 //! [`ProviderConfig`] per `[[fallback]]` table).
 //!
-//! A `[[fallback]]` table takes the same keys as `[provider]` (it is checked by the
-//! same code). A key it leaves out is taken from `[provider]` — except that a fallback
-//! naming another provider must give its own `base_url` and `api_key_env`, which could
-//! not be the primary's.
+//! A `[[fallback]]` table takes the same keys as `[provider]`, and is checked and
+//! resolved by the same code. What it leaves out: the timeouts are `[provider]`'s; the
+//! endpoint (`base_url`, `model`, `api_key_env`) is `[provider]`'s when the fallback
+//! names the same provider (or none), else that provider's defaults; `headers` and the
+//! openai options are `[provider]`'s only on the same server (same provider and
+//! `base_url`), since header values may be credentials for that server.
 
 use super::raw::{Problem, RawConfig, RawProvider};
-use super::resolve::{Lookup, ProviderConfig};
-use super::{Config, redact::REDACTED};
+use super::resolve::{self, Lookup, ProviderConfig};
+use super::{Config, redact};
 use crate::Error;
 use crate::model::middleware::{ConcurrencyLimits, RateLimits, RetryPolicy};
-use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -104,8 +105,9 @@ pub(crate) fn concurrency(raw: Option<RawConcurrency>) -> Result<ConcurrencyLimi
     Ok(ConcurrencyLimits { max_in_flight: Some(max).filter(|n| *n > 0) })
 }
 
-/// The fallback chain of the merged `[[fallback]]` tables, each completed from
-/// `primary`; the API keys are read through `env`.
+/// The fallback chain of the merged `[[fallback]]` tables, each completed from the
+/// resolved `primary` (see the module docs) and resolved like `[provider]`; the API
+/// keys are read through `env`.
 pub(crate) fn fallback(
     raw: Option<Vec<RawProvider>>,
     primary: &ProviderConfig,
@@ -113,41 +115,16 @@ pub(crate) fn fallback(
 ) -> Result<Vec<ProviderConfig>, Error> {
     let mut chain: Vec<ProviderConfig> = Vec::new();
     for (i, f) in raw.unwrap_or_default().into_iter().enumerate() {
-        let key = |k: &str| format!("fallback[{i}].{k}");
-        let problem =
-            |k: &str, reason: &str| Error::config("merged configuration", Some(&key(k)), reason);
-        let name = f.name.unwrap_or_else(|| primary.name.clone());
-        let other_vendor = name != primary.name;
-        let inherit = |value: Option<String>, k: &str, of_primary: &str| match value {
-            Some(v) => Ok(v),
-            None if other_vendor => Err(problem(
-                k,
-                &format!("required: the fallback's provider `{name}` differs from [provider]'s"),
-            )),
-            None => Ok(of_primary.to_owned()),
-        };
-        let base_url = inherit(f.base_url, "base_url", &primary.base_url)?;
-        let api_key_env = inherit(f.api_key_env, "api_key_env", &primary.api_key_env)?;
-        let api_key = env(&api_key_env).filter(|k| !k.is_empty()).map(SecretString::from);
-        // Every field listed (no `..`), so a new [provider] key cannot be forgotten here.
-        let entry = ProviderConfig {
-            name: name.clone(),
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            model: f.model.unwrap_or_else(|| primary.model.clone()),
-            api_key_env,
-            api_key,
-            timeout: f.timeout_secs.map_or(primary.timeout, Duration::from_secs),
-            connect_timeout: f
-                .connect_timeout_secs
-                .map_or(primary.connect_timeout, Duration::from_secs),
-        };
+        let key = format!("fallback[{i}]");
+        let entry = resolve::provider(complete(f, primary), &key, env)?;
         let same = |p: &ProviderConfig| {
             (&p.name, &p.base_url, &p.model, &p.api_key_env)
                 == (&entry.name, &entry.base_url, &entry.model, &entry.api_key_env)
         };
         if same(primary) || chain.iter().any(same) {
-            return Err(problem(
-                "model",
+            return Err(Error::config(
+                "merged configuration",
+                Some(&format!("{key}.model")),
                 "this fallback is the same provider, base_url, model and api_key_env as \
                  [provider] or an earlier fallback",
             ));
@@ -155,6 +132,41 @@ pub(crate) fn fallback(
         chain.push(entry);
     }
     Ok(chain)
+}
+
+/// `f` with what it leaves out taken from `primary`. The timeouts always are. The
+/// endpoint keys (`base_url`, `model`, `api_key_env`) are when `f` names the same
+/// provider (else that provider's defaults apply). Headers and the openai options
+/// (`reasoning`, `azure_api_version`, `organization`) are only on the same server (same
+/// provider and `base_url`): header values may be credentials for that server.
+fn complete(f: RawProvider, primary: &ProviderConfig) -> RawProvider {
+    let same_provider = f.name.as_ref().is_none_or(|n| *n == primary.name);
+    let same_server = same_provider
+        && f.base_url.as_ref().is_none_or(|u| u.trim_end_matches('/') == primary.base_url);
+    let endpoint = |value: Option<String>, of_primary: &str| {
+        value.or_else(|| same_provider.then(|| of_primary.to_owned()))
+    };
+    let server = |inherit: bool| same_server && inherit;
+    // Every field listed (no `..`), so a new [provider] key cannot be forgotten here.
+    RawProvider {
+        name: Some(f.name.unwrap_or_else(|| primary.name.clone())),
+        base_url: endpoint(f.base_url, &primary.base_url),
+        model: endpoint(f.model, &primary.model),
+        api_key_env: endpoint(f.api_key_env, &primary.api_key_env),
+        timeout_secs: f.timeout_secs.or(Some(primary.timeout.as_secs())),
+        connect_timeout_secs: f.connect_timeout_secs.or(Some(primary.connect_timeout.as_secs())),
+        stream_idle_timeout_secs: f
+            .stream_idle_timeout_secs
+            .or(Some(primary.stream_idle_timeout.as_secs())),
+        headers: f.headers.or_else(|| server(true).then(|| primary.headers.clone())),
+        reasoning: f.reasoning.or_else(|| server(primary.reasoning).then_some(true)),
+        azure_api_version: f
+            .azure_api_version
+            .or_else(|| server(true).then(|| primary.azure_api_version.clone()).flatten()),
+        organization: f
+            .organization
+            .or_else(|| server(true).then(|| primary.organization.clone()).flatten()),
+    }
 }
 
 /// The resilience sections of `config` as JSON, keys as in the files, API keys
@@ -182,26 +194,7 @@ pub(crate) fn redacted(config: &Config) -> [(&'static str, Value); 4] {
             }),
         ),
         ("concurrency", json!({ "max_in_flight": config.concurrency.max_in_flight.unwrap_or(0) })),
-        (
-            "fallback",
-            Value::Array(
-                config
-                    .fallback
-                    .iter()
-                    .map(|p| {
-                        json!({
-                            "name": p.name,
-                            "base_url": p.base_url,
-                            "model": p.model,
-                            "api_key_env": p.api_key_env,
-                            "api_key": p.api_key.as_ref().map(|_| REDACTED),
-                            "timeout_secs": p.timeout.as_secs(),
-                            "connect_timeout_secs": p.connect_timeout.as_secs(),
-                        })
-                    })
-                    .collect(),
-            ),
-        ),
+        ("fallback", Value::Array(config.fallback.iter().map(redact::provider).collect())),
     ]
 }
 
@@ -228,6 +221,11 @@ mod tests {
             api_key: None,
             timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
+            stream_idle_timeout: Duration::from_secs(60),
+            headers: [("X-Proxy-Token".to_owned(), "secret".to_owned())].into(),
+            reasoning: false,
+            azure_api_version: None,
+            organization: Some("org-1".into()),
         }
     }
 
@@ -268,16 +266,29 @@ mod tests {
     }
 
     #[test]
-    fn another_provider_must_give_its_own_url_and_key_variable() {
-        let e = chain("[[fallback]]\nname = \"other\"\nmodel = \"m\"").unwrap_err().to_string();
-        assert!(e.contains("fallback[0].base_url") && e.contains("required"), "{e}");
-        let e = chain("[[fallback]]\nname = \"other\"\nbase_url = \"http://h\"")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("fallback[0].api_key_env"), "{e}");
-        let ok = "[[fallback]]\nname = \"other\"\nbase_url = \"http://h/\"\napi_key_env = \"K\"";
-        let c = chain(ok).unwrap();
-        assert_eq!((c[0].base_url.as_str(), c[0].model.as_str()), ("http://h", "gpt-4o-mini"));
+    fn on_the_same_server_headers_and_openai_options_are_inherited_too() {
+        let c = chain("[[fallback]]\nmodel = \"gpt-4o\"").unwrap();
+        assert_eq!(c[0].headers.get("X-Proxy-Token").map(String::as_str), Some("secret"));
+        assert_eq!(c[0].organization.as_deref(), Some("org-1"));
+        let other_server =
+            "[[fallback]]\nbase_url = \"https://api.groq.com/openai/v1\"\nmodel = \"l\"";
+        let c = chain(other_server).unwrap();
+        assert!(c[0].headers.is_empty());
+        assert_eq!(c[0].organization, None);
+        assert_eq!(c[0].api_key_env, "OPENAI_API_KEY");
+    }
+
+    #[test]
+    fn another_provider_gets_its_own_defaults_and_none_of_the_primary_s_secrets() {
+        let c = chain("[[fallback]]\nname = \"anthropic\"").unwrap();
+        let f = &c[0];
+        assert_eq!(f.base_url, "https://api.anthropic.com");
+        assert_eq!(f.api_key_env, "ANTHROPIC_API_KEY");
+        assert_eq!(f.model, "claude-3-5-haiku-latest");
+        assert!(f.headers.is_empty() && f.organization.is_none());
+        assert_eq!(f.timeout, Duration::from_secs(120));
+        let e = chain("[[fallback]]\nname = \"gemini\"\norganization = \"o\"").unwrap_err();
+        assert!(e.to_string().contains("fallback[0].organization"), "{e}");
     }
 
     #[test]

@@ -5,29 +5,36 @@
 //! [`PathBuf`]s, the API key as a [`SecretString`] — so the rest of redraft never
 //! re-parses or re-checks a config value.
 
-use super::raw::RawConfig;
+use super::cache::{self, CacheConfig};
+use super::prices;
+use super::providers::provider_defaults;
+use super::raw::{RawConfig, RawProvider};
 use super::resilience;
 use crate::Error;
+use crate::engine::Prices;
 use crate::model::Sampling;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The provider names `provider.name` accepts. A new provider adds its name here.
-pub const KNOWN_PROVIDERS: &[&str] = &["openai"];
+/// The provider names `provider.name` accepts. A new provider adds its name here (and
+/// its defaults in [`provider_defaults`](super::provider_defaults)).
+pub const KNOWN_PROVIDERS: &[&str] = &["openai", "anthropic", "gemini", "ollama"];
 
 /// Where the model is served.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     /// The provider, one of [`KNOWN_PROVIDERS`].
     pub name: String,
-    /// The API root including the version path; requests go to
-    /// `{base_url}/chat/completions`.
+    /// The API root, as the provider's official SDK takes it (openai and gemini: with
+    /// the version path; anthropic and ollama: the host root). The provider's default
+    /// when no layer sets it.
     pub base_url: String,
-    /// The model name sent with every request.
+    /// The model name sent with every request (the provider's default when unset).
     pub model: String,
-    /// The name of the environment variable the key was read from.
+    /// The name of the environment variable the key was read from (the provider's
+    /// default when unset).
     pub api_key_env: String,
     /// The API key, if that variable was set and not empty. Never shown by `Debug`.
     pub api_key: Option<SecretString>,
@@ -35,6 +42,17 @@ pub struct ProviderConfig {
     pub timeout: Duration,
     /// How long connecting may take.
     pub connect_timeout: Duration,
+    /// How long a streamed answer may go without a byte.
+    pub stream_idle_timeout: Duration,
+    /// Extra HTTP headers sent with every request (names and values checked).
+    pub headers: BTreeMap<String, String>,
+    /// openai only: the model is a reasoning model (`max_completion_tokens`, no
+    /// `temperature`).
+    pub reasoning: bool,
+    /// openai only: speak Azure OpenAI with this `api-version`.
+    pub azure_api_version: Option<String>,
+    /// openai only: the `OpenAI-Organization` header.
+    pub organization: Option<String>,
 }
 
 /// Sampling for drafts and revisions (`[generation]`), or for critics (in
@@ -97,10 +115,12 @@ pub struct ValidatorsConfig {
 }
 
 /// Limits per run (`[budget]`); `None` is unlimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BudgetConfig {
     /// Most tokens (prompt + completion, all calls) one run may use.
     pub max_tokens: Option<u64>,
+    /// Most US dollars one run may spend, priced by [`Config::prices`].
+    pub max_cost_usd: Option<f64>,
     /// Most wall-clock time one run may take.
     pub deadline: Option<Duration>,
 }
@@ -123,6 +143,10 @@ pub struct Config {
     pub validators: ValidatorsConfig,
     /// Per-run limits.
     pub budget: BudgetConfig,
+    /// The response cache.
+    pub cache: CacheConfig,
+    /// The price table: model name (or `provider/model`) → US dollars per million tokens.
+    pub prices: Prices,
     /// Retries of failed model calls (`[retry]`).
     pub retry: RetryPolicy,
     /// Requests and tokens per minute, per provider and model (`[rate_limit]`).
@@ -154,22 +178,13 @@ pub(crate) fn resolve(
     let c = raw.critics.unwrap_or_default();
     let v = raw.validators.unwrap_or_default();
     let b = raw.budget.unwrap_or_default();
+    let cache = cache::resolve(raw.cache.unwrap_or_default(), &|key| missing(key))?;
+    let prices = prices::resolve(raw.prices.unwrap_or_default())?;
 
-    let api_key_env = req(p.api_key_env, "provider.api_key_env")?;
-    let api_key = env(&api_key_env).filter(|k| !k.is_empty()).map(SecretString::from);
-    let mut config = Config {
-        provider: ProviderConfig {
-            name: req(p.name, "provider.name")?,
-            base_url: req(p.base_url, "provider.base_url")?.trim_end_matches('/').to_owned(),
-            model: req(p.model, "provider.model")?,
-            api_key_env,
-            api_key,
-            timeout: Duration::from_secs(req(p.timeout_secs, "provider.timeout_secs")?),
-            connect_timeout: Duration::from_secs(req(
-                p.connect_timeout_secs,
-                "provider.connect_timeout_secs",
-            )?),
-        },
+    let provider = provider(p, "provider", env)?;
+    let fallback = resilience::fallback(raw.fallback, &provider, env)?;
+    Ok(Config {
+        provider,
         generation: GenerationConfig {
             temperature: req(g.temperature, "generation.temperature")?,
             max_tokens: req(g.max_tokens, "generation.max_tokens")?,
@@ -202,23 +217,97 @@ pub(crate) fn resolve(
         },
         budget: BudgetConfig {
             max_tokens: Some(req(b.max_tokens, "budget.max_tokens")?).filter(|n| *n > 0),
+            max_cost_usd: Some(req(b.max_cost_usd, "budget.max_cost_usd")?).filter(|c| *c > 0.0),
             deadline: Some(req(b.deadline_secs, "budget.deadline_secs")?)
                 .filter(|s| *s > 0)
                 .map(Duration::from_secs),
         },
+        cache,
+        prices,
         retry: resilience::retry(raw.retry)?,
         rate_limit: resilience::rate_limit(raw.rate_limit)?,
         concurrency: resilience::concurrency(raw.concurrency)?,
-        fallback: Vec::new(),
+        fallback,
         preset,
         sources,
-    };
-    config.fallback = resilience::fallback(raw.fallback, &config.provider, env)?;
-    Ok(config)
+    })
+}
+
+/// One provider table resolved — `[provider]`, or a `[[fallback]]` table (completed
+/// from `[provider]` by [`resilience::fallback`]) — with `key` its name in errors:
+/// the provider's defaults for what it leaves out, and the API key read through `env`.
+pub(super) fn provider(
+    p: RawProvider,
+    key: &str,
+    env: Lookup<'_>,
+) -> Result<ProviderConfig, Error> {
+    let k = |field: &str| format!("{key}.{field}");
+    let name = req(p.name.clone(), &k("name"))?;
+    let defaults = provider_defaults(&name, p.azure_api_version.is_some());
+    check_provider_options(&name, &p, key)?;
+    let api_key_env = p.api_key_env.unwrap_or_else(|| defaults.api_key_env.to_owned());
+    let api_key = Some(&api_key_env)
+        .filter(|n| !n.is_empty())
+        .and_then(|n| env(n))
+        .filter(|k| !k.is_empty())
+        .map(SecretString::from);
+    Ok(ProviderConfig {
+        base_url: p
+            .base_url
+            .unwrap_or_else(|| defaults.base_url.to_owned())
+            .trim_end_matches('/')
+            .to_owned(),
+        model: p.model.unwrap_or_else(|| defaults.model.to_owned()),
+        name,
+        api_key_env,
+        api_key,
+        timeout: Duration::from_secs(req(p.timeout_secs, &k("timeout_secs"))?),
+        connect_timeout: Duration::from_secs(req(
+            p.connect_timeout_secs,
+            &k("connect_timeout_secs"),
+        )?),
+        stream_idle_timeout: Duration::from_secs(req(
+            p.stream_idle_timeout_secs,
+            &k("stream_idle_timeout_secs"),
+        )?),
+        headers: p.headers.unwrap_or_default(),
+        reasoning: p.reasoning.unwrap_or(false),
+        azure_api_version: p.azure_api_version,
+        organization: p.organization.map(|o| o.trim().to_owned()),
+    })
+}
+
+/// The OpenAI-only options are errors with any other provider (they would be silently
+/// ignored), and Azure needs its deployment URL: there is no default for it.
+fn check_provider_options(name: &str, p: &RawProvider, key: &str) -> Result<(), Error> {
+    let merged =
+        |key: &str, reason: String| Err(Error::config("merged configuration", Some(key), reason));
+    if name != "openai" {
+        let set = [
+            ("reasoning", p.reasoning == Some(true)),
+            ("azure_api_version", p.azure_api_version.is_some()),
+            ("organization", p.organization.is_some()),
+        ];
+        if let Some((field, _)) = set.iter().find(|(_, on)| *on) {
+            let reason = format!("applies to provider openai only, not `{name}`");
+            return merged(&format!("{key}.{field}"), reason);
+        }
+    }
+    if p.azure_api_version.is_some() && p.base_url.is_none() {
+        return merged(
+            &format!("{key}.base_url"),
+            "Azure OpenAI needs the deployment URL, e.g. \
+             https://NAME.openai.azure.com/openai/deployments/DEPLOYMENT"
+                .to_owned(),
+        );
+    }
+    Ok(())
 }
 
 fn req<T>(value: Option<T>, key: &str) -> Result<T, Error> {
-    value.ok_or_else(|| {
-        Error::config("built-in defaults", Some(key), "no value (config/default.toml must set it)")
-    })
+    value.ok_or_else(|| missing(key))
+}
+
+fn missing(key: &str) -> Error {
+    Error::config("built-in defaults", Some(key), "no value (config/default.toml must set it)")
 }

@@ -20,7 +20,13 @@ fn the_defaults_set_every_key() {
     assert_eq!(config.engine.accept_when, AcceptWhen::AllSatisfied);
     assert_eq!(config.critics.enabled, vec!["reflexion"]);
     assert!(config.critics.vars.is_empty());
-    assert_eq!(config.budget, BudgetConfig { max_tokens: None, deadline: None });
+    assert_eq!(
+        config.budget,
+        BudgetConfig { max_tokens: None, max_cost_usd: None, deadline: None }
+    );
+    assert!(config.cache.enabled);
+    assert!(config.cache.dir.is_none() && config.cache.redis_url.is_none());
+    assert!(config.prices.get("openai", "gpt-4o-mini").is_some());
 }
 
 #[test]

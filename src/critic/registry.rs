@@ -8,7 +8,7 @@ use crate::Error;
 use crate::model::Sampling;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The origin recorded for built-in critics.
@@ -62,7 +62,7 @@ impl Registry {
         let mut registry = Registry::builtin();
         let mut from_files: BTreeMap<String, String> = BTreeMap::new();
         for dir in dirs {
-            for path in toml_files(dir)? {
+            for path in crate::files::toml_files(dir)? {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|source| Error::Io { path: path.clone(), source })?;
                 let origin = path.display().to_string();
@@ -135,20 +135,6 @@ fn parse_builtin(name: &str, text: &str) -> CriticSpec {
     // `registry::tests::every_builtin_loads`, so this cannot fail in a released binary.
     CriticSpec::from_toml(text, BUILTIN_ORIGIN)
         .unwrap_or_else(|e| panic!("built-in critic `{name}` is invalid: {e}"))
-}
-
-/// The `*.toml` files directly in `dir`, sorted.
-fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let io = |source| Error::Io { path: dir.to_owned(), source };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 #[cfg(test)]

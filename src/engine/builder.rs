@@ -1,6 +1,6 @@
 //! [`EngineBuilder`]: assemble an engine from a model, critics, validators and settings.
 
-use super::{AcceptWhen, Budget, Engine, Inner, Settings};
+use super::{AcceptWhen, Budget, Engine, Inner, Prices, Settings};
 use crate::Error;
 use crate::critic::Critic;
 use crate::model::{LanguageModel, Sampling};
@@ -22,6 +22,7 @@ pub struct EngineBuilder {
     critics: Vec<Arc<dyn Critic>>,
     validators: Vec<ValidatorEntry>,
     settings: Settings,
+    prices: Prices,
     snapshot: serde_json::Value,
 }
 
@@ -33,6 +34,7 @@ impl EngineBuilder {
             critics: Vec::new(),
             validators: Vec::new(),
             settings: Settings::default(),
+            prices: Prices::default(),
             snapshot: serde_json::Value::Null,
         }
     }
@@ -109,6 +111,20 @@ impl EngineBuilder {
         self
     }
 
+    /// Stream drafts and revisions as [`Event::Delta`](super::Event::Delta) events.
+    /// Default: false.
+    pub fn stream(mut self, stream: bool) -> Self {
+        self.settings.stream = stream;
+        self
+    }
+
+    /// The price table that gives every call its `cost_usd` (and the cost budget its
+    /// meaning). Default: empty, so no call has a known cost.
+    pub fn prices(mut self, prices: Prices) -> Self {
+        self.prices = prices;
+        self
+    }
+
     /// The (redacted) configuration stored in every thought. Default: `null`.
     pub fn config_snapshot(mut self, snapshot: serde_json::Value) -> Self {
         self.snapshot = snapshot;
@@ -123,6 +139,15 @@ impl EngineBuilder {
                 "engine builder",
                 Some("max_iterations"),
                 "must be at least 1",
+            ));
+        }
+        if let Some(max) = s.budget.max_cost_usd
+            && !(max.is_finite() && max > 0.0)
+        {
+            return Err(Error::config(
+                "engine builder",
+                Some("budget.max_cost_usd"),
+                format!("must be a positive number of dollars, got {max}"),
             ));
         }
         if !(0.0..=1.0).contains(&s.confidence_floor) {
@@ -140,6 +165,7 @@ impl EngineBuilder {
                 critics: self.critics,
                 validators: self.validators,
                 settings: self.settings,
+                prices: self.prices,
                 snapshot: self.snapshot,
             }),
         })

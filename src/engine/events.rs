@@ -15,6 +15,19 @@ pub enum Event {
         /// The iteration it works on.
         iteration: usize,
     },
+    /// Text of a draft or revision as it arrives (streaming runs only).
+    Delta {
+        /// The iteration the text will become.
+        iteration: usize,
+        /// The new text.
+        text: String,
+    },
+    /// Drop the streamed text of this iteration shown so far: the answer restarts (a
+    /// retry or failover), or was cut off and will not be used.
+    Restart {
+        /// The iteration the text would have become.
+        iteration: usize,
+    },
     /// The first draft was written.
     Drafted {
         /// Its length in characters.

@@ -1,11 +1,14 @@
-//! Building an engine from a resolved [`Config`]: the provider, the critics by name from
-//! the critic registry, the validators from their specs, the settings and budgets, and
-//! the redacted configuration stored in every thought.
+//! Building an engine from a resolved [`Config`]: the provider (wrapped in the response
+//! cache when it is on), the critics by name from the critic registry, the validators
+//! from their specs, the settings, budgets and price table, and the redacted
+//! configuration stored in every thought.
 
 use super::{Budget, Engine, EngineBuilder, Settings, ValidatorEntry};
 use crate::Error;
+use crate::cache::ResponseCache;
 use crate::config::{Config, ProviderConfig};
 use crate::critic::{OwnModel, Registry};
+use crate::model::middleware::cache::Cached;
 use crate::model::transport::Transport;
 use crate::model::{LanguageModel, middleware, provider};
 use crate::validator::{Presets, SpecItem, build_items};
@@ -14,13 +17,35 @@ use std::sync::Arc;
 impl Engine {
     /// The engine `config` describes, talking to the provider it names.
     pub fn from_config(config: &Config) -> Result<Engine, Error> {
-        let transport = provider::transport(&config.provider)?;
-        let model = middleware::stack(config, &transport)?;
-        EngineBuilder::from_config(config, model, &transport)?.build()
+        EngineBuilder::for_config(config)?.build()
     }
 }
 
+/// Builds the model a [`ProviderConfig`] describes (for critics with a model of their
+/// own).
+pub type BuildModel<'a> = dyn Fn(&ProviderConfig) -> Result<Arc<dyn LanguageModel>, Error> + 'a;
+
 impl EngineBuilder {
+    /// A builder for `config` with its provider built (over one shared transport), so
+    /// the caller can adjust it (e.g. [`EngineBuilder::stream`]) before building.
+    pub fn for_config(config: &Config) -> Result<Self, Error> {
+        let transport = provider::transport(&config.provider)?;
+        let cache = ResponseCache::from_config(&config.cache)?;
+        // Every model (the run's, and each critic's own) is built the same way: the
+        // middleware stack (see `model::middleware`), then the cache as the outermost
+        // layer. The run's model has the `[[fallback]]` chain; a critic's own does not.
+        let cached = |p: &ProviderConfig, model: Arc<dyn LanguageModel>| match &cache {
+            Some(cache) => Arc::new(Cached::new(model, cache.clone()).endpoint(p.base_url.clone()))
+                as Arc<dyn LanguageModel>,
+            None => model,
+        };
+        let build = |p: &ProviderConfig| -> Result<Arc<dyn LanguageModel>, Error> {
+            Ok(cached(p, middleware::stack_provider(config, p, &transport)?))
+        };
+        let model = cached(&config.provider, middleware::stack(config, &transport)?);
+        Self::from_config_with(config, model, &build)
+    }
+
     /// A builder set up from `config` around `model` (critics, validators, settings,
     /// budget and the redacted config snapshot); add more before building if you like.
     /// Critics with a model of their own reach it over `transport`.
@@ -29,6 +54,18 @@ impl EngineBuilder {
         model: Arc<dyn LanguageModel>,
         transport: &Transport,
     ) -> Result<Self, Error> {
+        Self::from_config_with(config, model, &|p| middleware::stack_provider(config, p, transport))
+    }
+
+    /// Like [`from_config`](Self::from_config), with `build` making the model of each
+    /// critic that names a model of its own (so the caller decides how models are
+    /// wrapped — with the cache, or not sent at all for a dry run).
+    pub fn from_config_with(
+        config: &Config,
+        model: Arc<dyn LanguageModel>,
+        build: &BuildModel<'_>,
+    ) -> Result<Self, Error> {
+        check_cost_budget(config)?;
         let registry = Registry::with_dirs(&config.critics.dirs)?;
         let presets = Presets::load_dirs(&config.validators.dirs)?;
         let engine = &config.engine;
@@ -41,11 +78,15 @@ impl EngineBuilder {
             generation: config.generation.sampling(),
             budget: Budget {
                 max_tokens: config.budget.max_tokens,
+                max_cost_usd: config.budget.max_cost_usd,
                 deadline: config.budget.deadline,
             },
+            stream: false,
         };
-        let mut builder =
-            Engine::builder(model).settings(settings).config_snapshot(config.redacted());
+        let mut builder = Engine::builder(model)
+            .settings(settings)
+            .prices(config.prices.clone())
+            .config_snapshot(config.redacted());
         let critic_sampling = config.critics.sampling.sampling();
         for name in &config.critics.enabled {
             let vars = config.critics.vars.get(name);
@@ -54,8 +95,7 @@ impl EngineBuilder {
             builder = builder.critic(match own_model {
                 Some(model) => {
                     let provider = ProviderConfig { model, ..config.provider.clone() };
-                    let model = middleware::stack_provider(config, &provider, transport)?;
-                    Arc::new(OwnModel::new(critic, model))
+                    Arc::new(OwnModel::new(critic, build(&provider)?))
                 }
                 None => critic,
             });
@@ -77,4 +117,22 @@ impl EngineBuilder {
         }
         Ok(builder)
     }
+}
+
+/// A cost budget is only a limit when the run's model has a price: without one every
+/// call costs nothing known and the budget would silently never stop the run.
+fn check_cost_budget(config: &Config) -> Result<(), Error> {
+    let p = &config.provider;
+    if config.budget.max_cost_usd.is_some() && config.prices.get(&p.name, &p.model).is_none() {
+        return Err(Error::config(
+            "merged configuration",
+            Some("budget.max_cost_usd"),
+            format!(
+                "a cost budget needs a price for the model: add [prices.\"{}\"] (or \
+                 [prices.\"{}/{}\"]) with input and output in US dollars per million tokens",
+                p.model, p.name, p.model
+            ),
+        ));
+    }
+    Ok(())
 }

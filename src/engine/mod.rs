@@ -11,7 +11,9 @@
 
 mod builder;
 mod cancel;
+pub mod cost;
 mod decide;
+pub mod dry_run;
 mod events;
 mod from_config;
 mod prompts;
@@ -20,7 +22,10 @@ mod settings;
 
 pub use builder::{EngineBuilder, ValidatorEntry};
 pub use cancel::{Cancel, CancelHandle};
+pub use cost::{Price, Prices};
+pub use dry_run::{Plan, PlannedCall};
 pub use events::Event;
+pub use from_config::BuildModel;
 pub use settings::{AcceptWhen, Budget, Settings};
 
 use crate::critic::Critic;
@@ -40,6 +45,7 @@ struct Inner {
     critics: Vec<Arc<dyn Critic>>,
     validators: Vec<ValidatorEntry>,
     settings: Settings,
+    prices: Prices,
     snapshot: serde_json::Value,
 }
 
@@ -64,6 +70,11 @@ impl Engine {
     /// The engine's settings.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The price table that gives every call record its `cost_usd`.
+    pub fn prices(&self) -> &Prices {
+        &self.inner.prices
     }
 
     /// The names of the engine's critics, in order.

@@ -4,9 +4,9 @@
 
 use super::decide::{self, same_text};
 use super::prompts::{self, clean_revision};
-use super::{Cancel, Engine, Event};
+use super::{Cancel, Engine, Event, Prices};
 use crate::critic::CritiqueContext;
-use crate::model::call::call;
+use crate::model::call::{call, call_streaming};
 use crate::model::{CallLog, CallTag, Completion, FinishReason, ModelError};
 use crate::thought::{
     Action, CallRecord, CallRole, Critique, Decision, GenerationSummary, Iteration, Mode, Phase,
@@ -68,7 +68,7 @@ impl Engine {
             on_event(&Event::PhaseStarted { phase, iteration });
             let t0 = Instant::now();
             let outcome = {
-                let step = self.step(&thought, &log);
+                let step = self.step(&thought, &log, &mut *on_event);
                 let expired = async {
                     match deadline {
                         Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -87,7 +87,7 @@ impl Engine {
             match outcome {
                 Ok(outcome) => self.apply(&mut thought, outcome, calls, on_event),
                 Err(interrupt) => {
-                    attach(&mut thought, calls);
+                    attach(&mut thought, calls, &self.inner.prices);
                     let (reason, why) = match interrupt {
                         Interrupt::Cancelled => (StopReason::Cancelled, "cancelled".to_owned()),
                         Interrupt::Deadline => (StopReason::Budget, self.deadline_text()),
@@ -128,6 +128,12 @@ impl Engine {
                 return Some(format!("token budget spent: {spent} of {max} tokens"));
             }
         }
+        if let Some(max) = budget.max_cost_usd {
+            let spent = thought.usage.cost_usd;
+            if spent >= max {
+                return Some(format!("cost budget spent: ${spent:.6} of ${max:.6}"));
+            }
+        }
         if deadline.is_some_and(|at| Instant::now() >= at) {
             return Some(self.deadline_text());
         }
@@ -140,14 +146,19 @@ impl Engine {
     }
 
     /// Compute the outcome of the current phase without changing the thought.
-    async fn step(&self, thought: &Thought, log: &CallLog) -> Outcome {
+    async fn step(
+        &self,
+        thought: &Thought,
+        log: &CallLog,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Outcome {
         let inner = &*self.inner;
         let current = thought.iterations.last();
         match (thought.phase, current) {
             (Phase::Draft, _) => {
                 let req = prompts::draft(&thought.input, inner.settings.generation);
                 let tag = CallTag::new(CallRole::Draft);
-                Outcome::Drafted(call(&*inner.model, &req, &tag, log).await)
+                Outcome::Drafted(self.write(&req, &tag, log, 0, on_event).await)
             }
             (Phase::Validate, Some(it)) => {
                 Outcome::Validated(self.validate(thought, it, log).await)
@@ -160,7 +171,9 @@ impl Engine {
                 &inner.settings,
                 inner.critics.len(),
             )),
-            (Phase::Revise, Some(it)) => Outcome::Revised(self.revise(thought, it, log).await),
+            (Phase::Revise, Some(it)) => {
+                Outcome::Revised(self.revise(thought, it, log, on_event).await)
+            }
             (Phase::Done, _) | (_, None) => Outcome::Decided(Decision {
                 action: Action::Stop,
                 stop_reason: Some(StopReason::Failed),
@@ -238,8 +251,34 @@ impl Engine {
         futures::future::join_all(runs).await
     }
 
+    /// One draft or revision call, streamed as [`Event::Delta`]s when the engine streams.
+    async fn write(
+        &self,
+        req: &crate::model::Request,
+        tag: &CallTag,
+        log: &CallLog,
+        iteration: usize,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Result<Completion, ModelError> {
+        let model = &*self.inner.model;
+        if !self.inner.settings.stream {
+            return call(model, req, tag, log).await;
+        }
+        let mut on_delta = |delta: Option<&str>| match delta {
+            Some(text) => on_event(&Event::Delta { iteration, text: text.to_owned() }),
+            None => on_event(&Event::Restart { iteration }),
+        };
+        call_streaming(model, req, tag, log, &mut on_delta).await
+    }
+
     /// One revision call; a cut-off or empty answer is retried once with twice the room.
-    async fn revise(&self, thought: &Thought, it: &Iteration, log: &CallLog) -> Revision {
+    async fn revise(
+        &self,
+        thought: &Thought,
+        it: &Iteration,
+        log: &CallLog,
+        on_event: &mut (dyn FnMut(&Event) + Send),
+    ) -> Revision {
         let inner = &*self.inner;
         let mut sampling = inner.settings.generation;
         let floor = inner.settings.confidence_floor;
@@ -247,11 +286,18 @@ impl Engine {
         let mut why = String::new();
         for _ in 0..2 {
             let req = prompts::revise(thought.mode, &thought.input, it, floor, sampling);
-            let completion = match call(&*inner.model, &req, &tag, log).await {
+            let next = it.index + 1;
+            let completion = match self.write(&req, &tag, log, next, on_event).await {
                 Ok(c) => c,
                 Err(e) => return Revision::Failed(e),
             };
             let text = clean_revision(&completion.text);
+            let usable = completion.finish_reason != FinishReason::Length
+                && !text.is_empty()
+                && !same_text(&text, &it.text);
+            if inner.settings.stream && !usable {
+                on_event(&Event::Restart { iteration: next });
+            }
             if completion.finish_reason == FinishReason::Length {
                 why = "the revision was cut off at the token limit".into();
             } else if text.is_empty() {
@@ -277,7 +323,7 @@ impl Engine {
     ) {
         let generation =
             calls.iter().rev().find(|c| c.error.is_none()).map(GenerationSummary::from);
-        attach(thought, calls);
+        attach(thought, calls, &self.inner.prices);
         let Some(index) = thought.iterations.len().checked_sub(1) else {
             return self.finish(thought, StopReason::Failed, "no draft".into());
         };
@@ -366,13 +412,14 @@ impl Engine {
     }
 }
 
-/// Add a phase's call records to the current iteration (creating the first one when a
-/// draft call failed before any text existed) and to the usage.
-fn attach(thought: &mut Thought, calls: Vec<CallRecord>) {
+/// Price a phase's call records, then add them to the current iteration (creating the
+/// first one when a draft call failed before any text existed) and to the usage.
+fn attach(thought: &mut Thought, mut calls: Vec<CallRecord>, prices: &Prices) {
     if calls.is_empty() {
         return;
     }
-    for c in &calls {
+    for c in &mut calls {
+        prices.price(c);
         thought.usage.add(c);
     }
     if thought.iterations.is_empty() {

@@ -48,10 +48,13 @@ impl std::fmt::Display for AcceptWhen {
 }
 
 /// Limits on what one run may spend. `None` means unlimited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Budget {
     /// Total tokens (prompt + completion) the run may spend.
     pub max_tokens: Option<u64>,
+    /// US dollars the run may spend, priced by the engine's price table (cache hits
+    /// cost nothing). Checked before every phase that would call a model.
+    pub max_cost_usd: Option<f64>,
     /// Wall time the run may take.
     pub deadline: Option<Duration>,
 }
@@ -73,6 +76,9 @@ pub struct Settings {
     pub generation: Sampling,
     /// Spending limits.
     pub budget: Budget,
+    /// Stream drafts and revisions, yielding [`Event::Delta`](super::Event::Delta) as
+    /// text arrives.
+    pub stream: bool,
 }
 
 impl Default for Settings {
@@ -85,6 +91,7 @@ impl Default for Settings {
             skip_critique_on_hard_failure: false,
             generation: Sampling { temperature: Some(0.7), max_tokens: Some(1024) },
             budget: Budget::default(),
+            stream: false,
         }
     }
 }

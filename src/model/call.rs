@@ -141,6 +141,7 @@ fn record(
         cache_hit: false,
         response: None,
         error: None,
+        cost_usd: None,
     };
     let mut spent_ms = 0.0;
     for (i, a) in attempts.iter().enumerate() {

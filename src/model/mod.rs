@@ -1,12 +1,17 @@
 //! Language models: the [`LanguageModel`] trait, its request and completion types,
 //! the typed [`ModelError`], the recorder every call goes through ([`call`]),
-//! structured JSON output ([`structured`]), the providers, and the resilience
-//! [`middleware`] (retry, rate and concurrency limits, timeout, fallback).
+//! structured JSON output ([`structured`]), the providers, and and the
+//! [`middleware`] around them (response cache, retry, rate and concurrency limits,
+//! timeout, fallback).
 
+pub mod anthropic;
 pub mod call;
 mod error;
+pub mod gemini;
+pub mod headers;
 pub mod middleware;
 pub mod ndjson;
+pub mod ollama;
 pub mod openai;
 pub mod provider;
 #[cfg(feature = "test-util")]

@@ -52,6 +52,11 @@ pub struct CallRecord {
     pub response: Option<String>,
     /// The error, when the call failed.
     pub error: Option<String>,
+    /// What the call cost in US dollars by the price table (`[prices]`): set by the
+    /// engine when the record joins the thought; `None` when the model has no price.
+    /// For a cache hit it is what the call would have cost (saved, not spent).
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
 }
 
 /// The short record of the call that wrote an iteration's draft.

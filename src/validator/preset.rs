@@ -120,15 +120,7 @@ impl Presets {
 
     /// Add every `*.toml` file of `dir` (see [`Presets::load_dirs`]).
     pub fn load_dir(&mut self, dir: &Path) -> Result<(), Error> {
-        let io = |source| Error::Io { path: dir.to_owned(), source };
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(io)? {
-            let path = entry.map_err(io)?.path();
-            if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-                files.push(path);
-            }
-        }
-        files.sort();
+        let files = crate::files::toml_files(dir)?;
         let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
         for path in files {
             let preset = Self::read_file(&path)?;

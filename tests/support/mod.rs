@@ -12,3 +12,4 @@
 
 pub mod cli;
 pub mod fake_openai;
+pub mod fake_providers;

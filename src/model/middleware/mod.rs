@@ -7,8 +7,8 @@
 //! This is the one place the stacking order is written down. Outermost first:
 //!
 //! ```text
-//! cache              (the response-cache module, outermost: a hit sends nothing,
-//!  │                  waits for nothing and is never limited)
+//! cache              the response cache (`cache.rs`), outermost: a hit sends
+//!  │                  nothing, waits for nothing and is never limited
 //!  └ fallback        the primary model, then each [[fallback]] model in order,
 //!     │               on a retryable failure
 //!     └ retry        per model: exponential backoff with full jitter, Retry-After
@@ -46,12 +46,14 @@
 //!
 //! # Assembly
 //!
-//! [`stack`] builds what `Engine::from_config` talks to: each configured provider
-//! (via [`provider::build`]) wrapped as above, then the fallback over them. Defaults:
-//! retry on (6 attempts), no rate limit, no concurrency limit, no fallback.
+//! [`stack`] builds what `Engine::from_config` talks to, below the cache: each
+//! configured provider (via [`provider::build`]) wrapped as above, then the fallback
+//! over them; the engine puts the [`cache::Cached`] layer on top when the cache is on.
+//! Defaults: retry on (6 attempts), no rate limit, no concurrency limit, no fallback.
 
 mod attempts;
 mod bucket;
+pub mod cache;
 mod concurrency;
 mod fallback;
 pub mod jitter;

@@ -4,9 +4,16 @@
 //!
 //! The provider is thin: [`request_body`] and [`parse_response`] translate requests
 //! and responses (pure, tested on recorded JSON), [`classify_error`] turns failures
-//! into typed [`ModelError`]s, and the shared [`Transport`] does the I/O. The provider itself adds the URL, the optional
-//! bearer key, and one piece of memory: once a server rejects `json_schema`, later
-//! schema requests go out as `json_object` with the schema in the prompt.
+//! into typed [`ModelError`]s, and the shared [`Transport`] does the I/O. The provider
+//! itself adds the URL, the optional bearer key, and one piece of memory: once a server
+//! rejects `json_schema`, later schema requests go out as `json_object` with the schema
+//! in the prompt.
+//!
+//! Real-world dialects, each switched on explicitly (never guessed from the model
+//! name): reasoning models ([`OpenAi::with_reasoning`]: `max_completion_tokens`, no
+//! `temperature`), Azure OpenAI ([`OpenAi::with_azure_api_version`]: the `api-version`
+//! query parameter and an `api-key` header), an organisation id
+//! ([`OpenAi::with_organization`]) and custom headers ([`OpenAi::with_headers`]).
 
 mod errors;
 mod stream;
@@ -14,14 +21,16 @@ mod wire;
 
 pub use errors::classify_error;
 pub use stream::{ChunkDecoder, stream_body};
-pub use wire::{parse_response, request_body};
+pub use wire::{parse_response, reasoning_body, request_body};
+pub(crate) use wire::{schema_name, temperature_json};
 
+use super::headers::{key_text, redact, secret_value};
 use super::stream::{CompletionStream, Framing, decode};
 use super::transport::Transport;
 use super::{Completion, LanguageModel, ModelError, ModelErrorKind, Request, ResponseFormat};
 use async_trait::async_trait;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use secrecy::SecretString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -30,10 +39,6 @@ const PROVIDER: &str = "openai";
 
 /// How long a streamed answer may go without a byte, unless set otherwise.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Keys shorter than this are not scrubbed from messages (scrubbing `"x"` would
-/// mangle every message, and such a key protects nothing).
-const MIN_REDACTED_KEY_LEN: usize = 4;
 
 /// Where and how to reach an OpenAI-compatible server.
 #[derive(Debug, Clone)]
@@ -50,25 +55,68 @@ pub struct OpenAiSettings {
 /// An OpenAI-compatible chat-completions model.
 pub struct OpenAi {
     transport: Transport,
+    base_url: String,
     url: String,
     model: String,
     api_key: Option<SecretString>,
     schema_supported: AtomicBool,
     idle_timeout: Duration,
+    reasoning: bool,
+    azure_api_version: Option<String>,
+    organization: Option<String>,
+    extra_headers: HeaderMap,
 }
 
 impl OpenAi {
     /// A provider sending to `{base_url}/chat/completions` through `transport`.
     pub fn new(transport: Transport, settings: OpenAiSettings) -> Self {
-        let url = format!("{}/chat/completions", settings.base_url.trim_end_matches('/'));
+        let base_url = settings.base_url.trim_end_matches('/').to_owned();
         Self {
             transport,
-            url,
+            url: format!("{base_url}/chat/completions"),
+            base_url,
             model: settings.model,
             api_key: settings.api_key,
             schema_supported: AtomicBool::new(true),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            reasoning: false,
+            azure_api_version: None,
+            organization: None,
+            extra_headers: HeaderMap::new(),
         }
+    }
+
+    /// Treat the model as a reasoning model (o1, o3, o4-mini, gpt-5…): send
+    /// `max_completion_tokens` instead of `max_tokens` and no `temperature`, which such
+    /// models reject. Default: off.
+    pub fn with_reasoning(mut self, reasoning: bool) -> Self {
+        self.reasoning = reasoning;
+        self
+    }
+
+    /// Speak Azure OpenAI: requests go to
+    /// `{base_url}/chat/completions?api-version={version}` (the base URL is the
+    /// deployment, e.g. `https://NAME.openai.azure.com/openai/deployments/DEPLOYMENT`)
+    /// and the key goes in an `api-key` header instead of `Authorization: Bearer`.
+    /// Default: none (plain OpenAI).
+    pub fn with_azure_api_version(mut self, version: impl Into<String>) -> Self {
+        let version = version.into();
+        self.url = format!("{}/chat/completions?api-version={version}", self.base_url);
+        self.azure_api_version = Some(version);
+        self
+    }
+
+    /// Send `OpenAI-Organization: {id}` with every request. Default: none.
+    pub fn with_organization(mut self, id: impl Into<String>) -> Self {
+        self.organization = Some(id.into());
+        self
+    }
+
+    /// Send these headers with every request (the key's header, when there is a key,
+    /// wins over a custom header of the same name). Default: none.
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        self.extra_headers = headers;
+        self
     }
 
     /// How long a streamed answer may go without a byte before it fails as a timeout.
@@ -104,31 +152,37 @@ impl OpenAi {
     }
 
     fn headers(&self) -> Result<HeaderMap, ModelError> {
-        let mut headers = HeaderMap::new();
-        let key = self.api_key.as_ref().map(|k| k.expose_secret().trim());
-        if let Some(key) = key.filter(|k| !k.is_empty()) {
-            let mut value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+        let mut headers = self.extra_headers.clone();
+        if let Some(org) = &self.organization {
+            let value = HeaderValue::from_str(org.trim()).map_err(|_| {
                 ModelError::new(
-                    ModelErrorKind::Auth,
+                    ModelErrorKind::InvalidRequest,
                     PROVIDER,
-                    "the API key contains characters not allowed in an HTTP header",
+                    "the organization id contains characters not allowed in an HTTP header",
                 )
             })?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
+            headers.insert(HeaderName::from_static("openai-organization"), value);
+        }
+        if let Some(key) = key_text(self.api_key.as_ref()) {
+            if self.azure_api_version.is_some() {
+                let value = secret_value(PROVIDER, "", key)?;
+                headers.insert(HeaderName::from_static("api-key"), value);
+            } else {
+                headers.insert(AUTHORIZATION, secret_value(PROVIDER, "Bearer ", key)?);
+            }
         }
         Ok(headers)
     }
 
+    /// The request body for `request`, in this provider's dialect.
+    fn body(&self, request: &Request, schema_supported: bool) -> serde_json::Value {
+        let body = request_body(&self.model, request, schema_supported);
+        if self.reasoning { reasoning_body(body) } else { body }
+    }
+
     /// Scrub the key from an error, in case a server echoed it back.
-    fn redact(&self, mut error: ModelError) -> ModelError {
-        if let Some(key) = &self.api_key {
-            let key = key.expose_secret().trim();
-            if key.len() >= MIN_REDACTED_KEY_LEN && error.message.contains(key) {
-                error.message = error.message.replace(key, "[REDACTED]");
-            }
-        }
-        error
+    fn redact(&self, error: ModelError) -> ModelError {
+        redact(error, self.api_key.as_ref())
     }
 }
 
@@ -139,6 +193,10 @@ impl std::fmt::Debug for OpenAi {
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
             .field("schema_supported", &self.schema_supported())
+            .field("reasoning", &self.reasoning)
+            .field("azure_api_version", &self.azure_api_version)
+            .field("organization", &self.organization)
+            .field("headers", &self.extra_headers.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -159,7 +217,7 @@ impl LanguageModel for OpenAi {
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         let schema_supported = self.schema_supported();
-        let body = request_body(&self.model, request, schema_supported);
+        let body = self.body(request, schema_supported);
         let headers = self.headers()?;
         let response = self
             .transport
@@ -176,7 +234,7 @@ impl LanguageModel for OpenAi {
 
     async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
         let schema_supported = self.schema_supported();
-        let body = stream_body(request_body(&self.model, request, schema_supported));
+        let body = stream_body(self.body(request, schema_supported));
         let headers = self.headers()?;
         let response = self
             .transport
@@ -247,6 +305,54 @@ mod tests {
             api_key: Some("sk-secret-key".into()),
         };
         assert!(!format!("{settings:?}").contains("sk-secret-key"));
+    }
+
+    #[test]
+    fn azure_uses_api_version_and_an_api_key_header() {
+        let p = provider("https://r.openai.azure.com/openai/deployments/gpt4o/", Some("az-key"))
+            .with_azure_api_version("2024-10-21");
+        assert_eq!(
+            p.url(),
+            "https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21"
+        );
+        let headers = p.headers().unwrap();
+        assert!(headers.get(AUTHORIZATION).is_none());
+        let key = headers.get("api-key").unwrap();
+        assert_eq!(key.to_str().unwrap(), "az-key");
+        assert!(key.is_sensitive());
+        assert!(!format!("{p:?}").contains("az-key"));
+    }
+
+    #[test]
+    fn organization_and_custom_headers_are_sent_and_the_key_wins() {
+        let mut custom = HeaderMap::new();
+        custom.insert("x-custom", HeaderValue::from_static("v"));
+        custom.insert(AUTHORIZATION, HeaderValue::from_static("Bearer from-config"));
+        let p = provider("http://h/v1", Some("sk-real"))
+            .with_organization("org-123")
+            .with_headers(custom.clone());
+        let headers = p.headers().unwrap();
+        assert_eq!(headers.get("openai-organization").unwrap(), "org-123");
+        assert_eq!(headers.get("x-custom").unwrap(), "v");
+        assert_eq!(headers.get(AUTHORIZATION).unwrap(), "Bearer sk-real");
+        // Without a key, a custom Authorization (a gateway's) goes through.
+        let p = provider("http://h/v1", None).with_headers(custom);
+        assert_eq!(p.headers().unwrap().get(AUTHORIZATION).unwrap(), "Bearer from-config");
+        let bad = provider("http://h/v1", None).with_organization("org\u{7f}");
+        assert_eq!(bad.headers().unwrap_err().kind, ModelErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn reasoning_switches_the_body_dialect() {
+        let req = Request {
+            sampling: crate::model::Sampling { temperature: Some(0.5), max_tokens: Some(9) },
+            ..Request::default()
+        };
+        let body = provider("http://h/v1", None).with_reasoning(true).body(&req, true);
+        assert_eq!(body["max_completion_tokens"], 9);
+        assert!(body.get("temperature").is_none());
+        let body = provider("http://h/v1", None).body(&req, true);
+        assert_eq!(body["max_tokens"], 9);
     }
 
     #[test]

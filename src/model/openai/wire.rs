@@ -57,6 +57,20 @@ pub fn request_body(model: &str, request: &Request, schema_supported: bool) -> V
     Value::Object(body)
 }
 
+/// A chat-completions body in the dialect of reasoning models (o1, o3, o4-mini,
+/// gpt-5…), which reject `temperature` and `max_tokens`: the temperature is dropped
+/// and the token cap is sent as `max_completion_tokens` (which also covers the
+/// model's hidden reasoning tokens).
+pub fn reasoning_body(mut body: Value) -> Value {
+    if let Some(map) = body.as_object_mut() {
+        map.remove("temperature");
+        if let Some(max) = map.remove("max_tokens") {
+            map.insert("max_completion_tokens".into(), max);
+        }
+    }
+    body
+}
+
 fn role_name(role: Role) -> &'static str {
     match role {
         Role::System => "system",
@@ -67,7 +81,7 @@ fn role_name(role: Role) -> &'static str {
 
 /// The temperature as the decimal the user wrote (`0.7`, not `0.699999988…`, which is
 /// what widening the `f32` would send); nothing for NaN or infinity.
-fn temperature_json(t: f32) -> Option<Value> {
+pub(crate) fn temperature_json(t: f32) -> Option<Value> {
     if !t.is_finite() {
         return None;
     }
@@ -76,7 +90,7 @@ fn temperature_json(t: f32) -> Option<Value> {
 }
 
 /// OpenAI accepts schema names matching `^[a-zA-Z0-9_-]{1,64}$`.
-fn schema_name(name: &str) -> String {
+pub(crate) fn schema_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
@@ -319,6 +333,20 @@ mod tests {
         assert_eq!(body["max_tokens"], json!(256));
         req.sampling.temperature = Some(f32::NAN);
         assert!(request_body("m", &req, true).get("temperature").is_none());
+    }
+
+    #[test]
+    fn reasoning_models_get_max_completion_tokens_and_no_temperature() {
+        let mut req = request(ResponseFormat::Text);
+        req.sampling = Sampling { temperature: Some(0.7), max_tokens: Some(256) };
+        let body = reasoning_body(request_body("o3-mini", &req, true));
+        assert!(body.get("temperature").is_none(), "{body}");
+        assert!(body.get("max_tokens").is_none(), "{body}");
+        assert_eq!(body["max_completion_tokens"], json!(256));
+        assert_eq!(body["model"], "o3-mini");
+        req.sampling = Sampling::default();
+        let body = reasoning_body(request_body("o3-mini", &req, true));
+        assert!(body.get("max_completion_tokens").is_none(), "{body}");
     }
 
     #[test]

@@ -1,0 +1,167 @@
+//! The file tier: one JSON file per answer in a directory, `<dir>/<hash>.json`, kept
+//! across runs.
+//!
+//! Writes are atomic: the entry is written to a temporary file in the same directory,
+//! then renamed over the final name, so a reader never sees half an entry and two
+//! writers of one key leave one whole entry. The TTL is checked against the time stored
+//! in the entry (file times can be changed by copies and backups); an expired file is
+//! removed when it is read. An I/O error never fails a call: the tier logs one warning
+//! and answers "miss".
+
+use super::entry::Entry;
+use super::key::CacheKey;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The directory tier.
+#[derive(Debug, Clone)]
+pub struct FileTier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    ttl: Option<Duration>,
+    warned: AtomicBool,
+    temp_counter: AtomicU64,
+}
+
+impl FileTier {
+    /// A tier in `dir` (created if missing) whose entries are valid for `ttl`.
+    pub fn new(dir: impl Into<PathBuf>, ttl: Option<Duration>) -> std::io::Result<Self> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir,
+                ttl,
+                warned: AtomicBool::new(false),
+                temp_counter: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The path of `key`'s entry.
+    pub fn path_of(&self, key: &CacheKey) -> PathBuf {
+        self.inner.dir.join(format!("{}.json", key.hex()))
+    }
+
+    /// The entry stored under `key`, if any and still valid.
+    pub async fn get(&self, key: &CacheKey) -> Option<Entry> {
+        let path = self.path_of(key);
+        let ttl = self.inner.ttl;
+        let key = *key;
+        let read = tokio::task::spawn_blocking(move || match std::fs::read(&path) {
+            Ok(bytes) => {
+                let entry = Entry::from_bytes(&bytes)?;
+                if entry.remaining(ttl).is_none() {
+                    // Expired: nobody will want it again. Another process may have
+                    // removed it already, which is just as good.
+                    let _ = std::fs::remove_file(&path);
+                    return None;
+                }
+                entry.is_valid_for(&key, ttl).then_some(Ok(entry))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => Some(Err(e)),
+        })
+        .await;
+        match read {
+            Ok(Some(Ok(entry))) => Some(entry),
+            Ok(Some(Err(e))) => {
+                self.warn("read", &e.to_string());
+                None
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.warn("read", &e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Store `entry` under `key` (write a temporary file, then rename it).
+    pub async fn put(&self, key: &CacheKey, entry: &Entry) {
+        let path = self.path_of(key);
+        let n = self.inner.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let temp = self.inner.dir.join(format!(".{}.{}-{n}.tmp", key.hex(), std::process::id()));
+        let bytes = entry.to_bytes();
+        let written = tokio::task::spawn_blocking(move || {
+            let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, &path));
+            if result.is_err() {
+                let _ = std::fs::remove_file(&temp);
+            }
+            result
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.warn("write", &e.to_string()),
+            Err(e) => self.warn("write", &e.to_string()),
+        }
+    }
+
+    /// Log the first failure only; later ones at debug level.
+    fn warn(&self, op: &str, error: &str) {
+        let dir = self.inner.dir.display();
+        if self.inner.warned.swap(true, Ordering::Relaxed) {
+            tracing::debug!("file cache {dir}: cannot {op} an entry: {error}");
+        } else {
+            tracing::warn!(
+                "file cache {dir}: cannot {op} an entry ({error}); carrying on without it \
+                 (further errors are logged at debug level)"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Completion, Request};
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("redraft-file-tier-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[tokio::test]
+    async fn writes_leave_no_temporary_files_and_expired_entries_are_removed() {
+        let dir = temp_dir("expiry");
+        let tier = FileTier::new(&dir, Some(Duration::from_secs(60))).unwrap();
+        let key = CacheKey::new("p", "m", None, &Request::default(), 0);
+        let mut entry =
+            Entry::new(&key, &Completion { text: "hi".into(), ..Completion::default() });
+        tier.put(&key, &entry).await;
+        let names: Vec<_> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(format!("{}.json", key.hex()))]);
+        assert_eq!(tier.get(&key).await.unwrap().text, "hi");
+
+        entry.stored_at_ms -= 120_000;
+        tier.put(&key, &entry).await;
+        assert!(tier.get(&key).await.is_none());
+        assert!(!tier.path_of(&key).exists(), "an expired entry is removed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_file_is_a_miss() {
+        let dir = temp_dir("corrupt");
+        let tier = FileTier::new(&dir, None).unwrap();
+        let key = CacheKey::new("p", "m", None, &Request::default(), 0);
+        std::fs::write(tier.path_of(&key), b"{ half").unwrap();
+        assert!(tier.get(&key).await.is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
