@@ -12,6 +12,10 @@
 //! yielded text, [`StreamEvent::Restart`] is yielded before anything of the next
 //! attempt, so a partial answer never leaks into the output. A failure before any text
 //! is retried without a trace in the stream.
+//!
+//! `stream()` of these layers never fails by itself: the first attempt is opened when
+//! the stream is first polled, and a failure that is not retried (or the last one)
+//! arrives as the stream's error, carrying every attempt like any other.
 
 use crate::model::{
     Attempt, Completion, CompletionStream, LanguageModel, ModelError, ModelErrorKind, Request,
