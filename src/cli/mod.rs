@@ -3,11 +3,12 @@
 pub(crate) mod args;
 mod input;
 mod list;
+mod model;
 mod output;
 mod run;
 
 use anyhow::Context;
-use args::{Cli, Command, ConfigCommand};
+use args::{Cli, Command, ConfigCommand, ModelCommand};
 use redraft::config::{Config, LoadOptions};
 use redraft::thought::Mode;
 use std::process::ExitCode;
@@ -49,6 +50,10 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             println!("{json}");
             eprintln!("redraft: configuration OK (layers: {})", config.sources().join(" ← "));
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Model(ModelCommand::Fetch { config }) => model::fetch(config.as_deref()),
+        Command::Model(ModelCommand::Path { config, model_path }) => {
+            model::path(config.as_deref(), model_path)
         }
     }
 }

@@ -20,6 +20,15 @@ pub(crate) async fn run(
 ) -> Result<ExitCode, Failure> {
     let config = load(args)?;
     let engine = Engine::from_config(&config)?;
+    if config.provider.name == redraft::model::local::PROVIDER {
+        let file = config.local.model_file()?;
+        let name = file.file_stem().unwrap_or(file.as_os_str()).to_string_lossy();
+        eprintln!(
+            "redraft: using the local model {name} ({} thread(s); demo quality; see README \
+             for real providers)",
+            config.local.threads
+        );
+    }
     let (handle, cancel) = Cancel::pair();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -55,6 +64,7 @@ fn load(args: &RunArgs) -> Result<Config, Failure> {
     set("provider.name", args.provider.clone());
     set("provider.base_url", args.base_url.clone());
     set("provider.model", args.model.clone());
+    set("local.model_path", args.model_path.as_ref().map(|p| p.display().to_string()));
     set("engine.max_iterations", args.max_iterations.map(|n| n.to_string()));
     set("engine.accept_when", args.accept_when.clone());
     let opts = LoadOptions {

@@ -36,6 +36,9 @@ const LIST_KEYS: &[(&str, char)] = &[
 /// The keys whose relative paths are resolved against the directory of the file that
 /// sets them.
 const DIR_KEYS: &[(&str, &str)] = &[("critics", "dirs"), ("validators", "dirs")];
+/// The keys holding one path, resolved the same way (an empty path means "default" and
+/// stays empty).
+const PATH_KEYS: &[(&str, &str)] = &[("local", "model_path"), ("local", "model_dir")];
 
 impl Layer {
     /// Parses and checks the TOML `text` of the layer `name`. Relative `dirs` are made
@@ -185,17 +188,21 @@ fn merge(into: &mut toml::Table, from: toml::Table) {
     }
 }
 
-/// Makes the relative paths of the `dirs` keys relative to `base`.
+/// Makes the relative paths of the `dirs` and path keys relative to `base`.
 fn rebase_dirs(table: &mut toml::Table, base: &Path) -> Result<(), Problem> {
     if base.as_os_str().is_empty() {
         return Ok(());
     }
-    for (section, key) in DIR_KEYS {
+    for (section, key) in DIR_KEYS.iter().chain(PATH_KEYS) {
         let Some(toml::Value::Table(section_table)) = table.get_mut(*section) else { continue };
-        let Some(toml::Value::Array(dirs)) = section_table.get_mut(*key) else { continue };
-        for dir in dirs.iter_mut() {
-            let toml::Value::String(s) = dir else { continue };
-            if Path::new(s.as_str()).is_relative() {
+        let paths: Vec<&mut toml::Value> = match section_table.get_mut(*key) {
+            Some(toml::Value::Array(dirs)) => dirs.iter_mut().collect(),
+            Some(one @ toml::Value::String(_)) => vec![one],
+            _ => continue,
+        };
+        for path in paths {
+            let toml::Value::String(s) = path else { continue };
+            if !s.is_empty() && Path::new(s.as_str()).is_relative() {
                 let joined =
                     base.join(s.as_str()).into_os_string().into_string().map_err(|_| Problem {
                         key: format!("{section}.{key}"),
@@ -324,6 +331,14 @@ mod tests {
         let dirs = layer.table["critics"]["dirs"].as_array().unwrap();
         assert_eq!(dirs[0].as_str(), Some("/etc/redraft/mine"));
         assert_eq!(dirs[1].as_str(), Some("/abs"));
+    }
+
+    #[test]
+    fn relative_local_paths_are_rebased_and_empty_ones_kept() {
+        let text = "[local]\nmodel_path = \"m.gguf\"\nmodel_dir = \"\"\n";
+        let layer = Layer::parse("f.toml", text, Some(Path::new("/etc/redraft"))).unwrap();
+        assert_eq!(layer.table["local"]["model_path"].as_str(), Some("/etc/redraft/m.gguf"));
+        assert_eq!(layer.table["local"]["model_dir"].as_str(), Some(""));
     }
 
     #[test]

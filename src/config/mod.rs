@@ -51,7 +51,7 @@ mod span;
 pub use presets::names as preset_names;
 pub use resolve::{
     AcceptWhen, BudgetConfig, Config, CriticsConfig, EngineConfig, GenerationConfig,
-    KNOWN_PROVIDERS, ProviderConfig, ValidatorsConfig,
+    KNOWN_PROVIDERS, LocalConfig, ProviderConfig, ValidatorsConfig,
 };
 
 use crate::Error;

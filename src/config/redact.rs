@@ -54,6 +54,14 @@ impl Config {
                 "max_tokens": self.budget.max_tokens.unwrap_or(0),
                 "deadline_secs": self.budget.deadline.map_or(0, |d| d.as_secs()),
             },
+            "local": {
+                "model_path": self.local.model_path.as_ref().map(|p| p.display().to_string()),
+                "model_dir": self.local.model_dir.as_ref().map(|p| p.display().to_string()),
+                "threads": self.local.threads,
+                "context_size": self.local.context_size,
+                "max_tokens": self.local.max_tokens,
+                "seed": self.local.seed,
+            },
         })
     }
 }

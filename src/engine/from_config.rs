@@ -15,7 +15,7 @@ impl Engine {
     /// The engine `config` describes, talking to the provider it names.
     pub fn from_config(config: &Config) -> Result<Engine, Error> {
         let transport = provider::transport(&config.provider)?;
-        let model = provider::build(&config.provider, &transport)?;
+        let model = provider::build(&config.provider, &config.local, &transport)?;
         EngineBuilder::from_config(config, model, &transport)?.build()
     }
 }
@@ -54,7 +54,10 @@ impl EngineBuilder {
             builder = builder.critic(match own_model {
                 Some(model) => {
                     let provider = ProviderConfig { model, ..config.provider.clone() };
-                    Arc::new(OwnModel::new(critic, provider::build(&provider, transport)?))
+                    Arc::new(OwnModel::new(
+                        critic,
+                        provider::build(&provider, &config.local, transport)?,
+                    ))
                 }
                 None => critic,
             });

@@ -73,13 +73,15 @@ impl CallLog {
     }
 }
 
-/// Send `request` to `model` and record the call in `log`, whatever its outcome.
+/// Send `request` to `model` and record the call in `log`, whatever its outcome. The
+/// request recorded and sent is the one [`LanguageModel::prepare`] returns.
 pub async fn call(
     model: &dyn LanguageModel,
     request: &Request,
     tag: &CallTag,
     log: &CallLog,
 ) -> Result<Completion, ModelError> {
+    let request = &*model.prepare(request);
     let started = Instant::now();
     let result = model.complete(request).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;

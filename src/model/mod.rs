@@ -4,6 +4,7 @@
 
 pub mod call;
 mod error;
+pub mod local;
 pub mod openai;
 pub mod provider;
 #[cfg(feature = "test-util")]
@@ -16,6 +17,7 @@ pub use error::{ModelError, ModelErrorKind};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Who speaks a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -152,6 +154,14 @@ pub trait LanguageModel: Send + Sync {
     fn supports_json_schema(&self) -> bool {
         true
     }
+    /// The request as this model will really be sent it. [`call::call`] records this
+    /// form, so the audit trail shows exactly what the model saw. The default changes
+    /// nothing; a small local model caps `max_tokens` and adds an example answer to a
+    /// structured request. Must be idempotent: preparing a prepared request changes
+    /// nothing.
+    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
+        Cow::Borrowed(request)
+    }
     /// Send one request.
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError>;
 }
@@ -166,6 +176,9 @@ impl<T: LanguageModel + ?Sized> LanguageModel for std::sync::Arc<T> {
     }
     fn supports_json_schema(&self) -> bool {
         (**self).supports_json_schema()
+    }
+    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
+        (**self).prepare(request)
     }
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         (**self).complete(request).await
@@ -182,6 +195,9 @@ impl<T: LanguageModel + ?Sized> LanguageModel for Box<T> {
     }
     fn supports_json_schema(&self) -> bool {
         (**self).supports_json_schema()
+    }
+    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
+        (**self).prepare(request)
     }
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         (**self).complete(request).await
