@@ -246,7 +246,8 @@ impl Engine {
         let mut tag = CallTag::new(CallRole::Revise);
         let mut why = String::new();
         for _ in 0..2 {
-            let req = prompts::revise(thought.mode, &thought.input, it, floor, sampling);
+            let style = inner.model.prompt_style();
+            let req = prompts::revise(thought.mode, &thought.input, it, floor, sampling, style);
             let completion = match call(&*inner.model, &req, &tag, log).await {
                 Ok(c) => c,
                 Err(e) => return Revision::Failed(e),

@@ -140,6 +140,18 @@ pub struct Completion {
     pub model: String,
 }
 
+/// How much prompt a model handles well. The engine picks the shape of its own
+/// prompts (the revision) by it; everything else about a request stays the same.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum PromptStyle {
+    /// Full instructions with the text delimited by tags: for capable models.
+    #[default]
+    Standard,
+    /// Short instructions and the bare text: for small models, which copy tags and
+    /// long instructions into their answer.
+    Compact,
+}
+
 /// A language model. Dyn-safe: configuration picks the implementation at run time.
 #[async_trait]
 pub trait LanguageModel: Send + Sync {
@@ -162,6 +174,12 @@ pub trait LanguageModel: Send + Sync {
     fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
         Cow::Borrowed(request)
     }
+    /// The shape of prompt this model handles best. Defaults to
+    /// [`PromptStyle::Standard`]; the small local model answers
+    /// [`PromptStyle::Compact`].
+    fn prompt_style(&self) -> PromptStyle {
+        PromptStyle::Standard
+    }
     /// Send one request.
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError>;
 }
@@ -179,6 +197,9 @@ impl<T: LanguageModel + ?Sized> LanguageModel for std::sync::Arc<T> {
     }
     fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
         (**self).prepare(request)
+    }
+    fn prompt_style(&self) -> PromptStyle {
+        (**self).prompt_style()
     }
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         (**self).complete(request).await
@@ -198,6 +219,9 @@ impl<T: LanguageModel + ?Sized> LanguageModel for Box<T> {
     }
     fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
         (**self).prepare(request)
+    }
+    fn prompt_style(&self) -> PromptStyle {
+        (**self).prompt_style()
     }
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         (**self).complete(request).await

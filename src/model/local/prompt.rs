@@ -3,6 +3,8 @@
 //! what the model saw.
 //!
 //! - Every answer is capped at `local.max_tokens` tokens, whatever the request asks.
+//! - The temperature is capped at [`MAX_TEMPERATURE`]: above it a 135M model drifts
+//!   from rewriting into commentary, or follows instructions inside the text.
 //! - A structured (JSON) request gets, at the end of its system prompt, one example
 //!   answer made from its schema: small models copy a shape far more reliably than
 //!   they follow a list of fields. The grammar then guarantees the shape itself.
@@ -13,8 +15,9 @@ use super::grammar;
 use crate::model::{Message, Request, ResponseFormat, Role};
 use std::borrow::Cow;
 
-/// The temperature when a request names none.
-pub(crate) const DEFAULT_TEMPERATURE: f32 = 0.7;
+/// The highest temperature the local model samples at, and the one used when a request
+/// names none.
+pub(crate) const MAX_TEMPERATURE: f32 = 0.3;
 
 /// The line that introduces the example answer (also how a prepared request is
 /// recognised, so preparing twice changes nothing).
@@ -24,6 +27,8 @@ const EXAMPLE_INTRO: &str =
 /// `request` as the local model is sent it (see the module docs).
 pub(crate) fn prepare(request: &Request, cap: u32) -> Cow<'_, Request> {
     let capped = request.sampling.max_tokens.map_or(cap, |n| n.min(cap));
+    let temperature =
+        request.sampling.temperature.map_or(MAX_TEMPERATURE, |t| t.min(MAX_TEMPERATURE));
     let example = match &request.format {
         ResponseFormat::JsonSchema { schema, .. } => Some(grammar::example(schema)),
         ResponseFormat::JsonObject | ResponseFormat::Text => None,
@@ -33,11 +38,15 @@ pub(crate) fn prepare(request: &Request, cap: u32) -> Cow<'_, Request> {
         .iter()
         .any(|m| m.role == Role::System && m.content.contains(EXAMPLE_INTRO));
     let add_example = example.filter(|_| !has_example);
-    if request.sampling.max_tokens == Some(capped) && add_example.is_none() {
+    if request.sampling.max_tokens == Some(capped)
+        && request.sampling.temperature == Some(temperature)
+        && add_example.is_none()
+    {
         return Cow::Borrowed(request);
     }
     let mut out = request.clone();
     out.sampling.max_tokens = Some(capped);
+    out.sampling.temperature = Some(temperature);
     if let Some(example) = add_example {
         let note = format!("{EXAMPLE_INTRO}\n{example}");
         match out.messages.iter_mut().find(|m| m.role == Role::System) {
@@ -66,14 +75,20 @@ mod tests {
     }
 
     #[test]
-    fn max_tokens_is_capped_and_set_when_absent() {
+    fn max_tokens_and_temperature_are_capped_and_set_when_absent() {
         let text = Request { messages: vec![Message::user("Write.")], ..Request::default() };
-        assert_eq!(prepare(&text, 256).sampling.max_tokens, Some(256));
+        let set = prepare(&text, 256);
+        assert_eq!(set.sampling.max_tokens, Some(256));
+        assert_eq!(set.sampling.temperature, Some(MAX_TEMPERATURE));
         let mut big = text.clone();
-        big.sampling.max_tokens = Some(4096);
-        assert_eq!(prepare(&big, 256).sampling.max_tokens, Some(256));
+        big.sampling = Sampling { temperature: Some(1.2), max_tokens: Some(4096) };
+        let capped = prepare(&big, 256);
+        assert_eq!(
+            capped.sampling,
+            Sampling { temperature: Some(MAX_TEMPERATURE), max_tokens: Some(256) }
+        );
         let mut small = text;
-        small.sampling.max_tokens = Some(100);
+        small.sampling = Sampling { temperature: Some(0.1), max_tokens: Some(100) };
         assert!(matches!(prepare(&small, 256), Cow::Borrowed(_)), "nothing to change");
     }
 

@@ -5,7 +5,8 @@ use super::runtime::{self, Job, Loaded, RuntimeError};
 use super::{DEFAULT_MODEL, PROVIDER, grammar, missing_model_message, prompt};
 use crate::Error;
 use crate::model::{
-    Completion, LanguageModel, ModelError, ModelErrorKind, Request, ResponseFormat, TokenUsage,
+    Completion, LanguageModel, ModelError, ModelErrorKind, PromptStyle, Request, ResponseFormat,
+    TokenUsage,
 };
 use async_trait::async_trait;
 use std::borrow::Cow;
@@ -114,7 +115,7 @@ impl LocalModel {
                 .collect(),
             grammar,
             max_tokens,
-            temperature: request.sampling.temperature.unwrap_or(prompt::DEFAULT_TEMPERATURE),
+            temperature: request.sampling.temperature.unwrap_or(prompt::MAX_TEMPERATURE),
             seed: self.settings.seed,
             threads: self.settings.threads,
             context_size: self.settings.context_size,
@@ -132,10 +133,15 @@ impl LanguageModel for LocalModel {
         &self.loaded.name
     }
 
-    /// Caps `max_tokens` at `local.max_tokens` and, for structured answers, adds an
-    /// example answer to the system prompt (see `prompt`).
+    /// Caps `max_tokens` at `local.max_tokens` and the temperature at 0.3 and, for
+    /// structured answers, adds an example answer to the system prompt.
     fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
         prompt::prepare(request, self.settings.max_tokens)
+    }
+
+    /// Compact: a 135M model copies tags and long instructions into its answer.
+    fn prompt_style(&self) -> PromptStyle {
+        PromptStyle::Compact
     }
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
