@@ -88,7 +88,10 @@ mod tests {
         })
         .unwrap();
         let t = transport(&config.provider).unwrap();
-        let err = build(&config.provider, &config.local, &t).unwrap_err().to_string();
+        let Err(err) = build(&config.provider, &config.local, &t) else {
+            panic!("a build without the local feature cannot build the local provider");
+        };
+        let err = err.to_string();
         assert!(err.contains("--features local") && err.contains("--provider openai"), "{err}");
     }
 }
