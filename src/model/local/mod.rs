@@ -7,7 +7,7 @@
 //!   ([`model_file`]), the built-in default model ([`DEFAULT_MODEL`]), how
 //!   `redraft model fetch` fetches and verifies it ([`fetch`]), and the default thread
 //!   count ([`default_threads`]). None of this needs llama.cpp.
-//! - **The provider** (cargo feature `local`): [`LocalModel`], a [`LanguageModel`] over
+//! - **The provider** (cargo feature `local`): `LocalModel`, a [`LanguageModel`] over
 //!   one llama.cpp backend and one loaded model per file, shared by the whole process;
 //!   each request gets its own context on a blocking thread, one request at a time per
 //!   model. Structured output is forced by a GBNF grammar made from the JSON schema.

@@ -118,6 +118,11 @@ pub(crate) fn load(path: &Path) -> Result<&'static Loaded, RuntimeError> {
         busy: Mutex::new(()),
         generations: AtomicU32::new(0),
     }));
+    tracing::debug!(
+        path = %loaded.path.display(),
+        secs = loaded.load_time.as_secs_f64(),
+        "loaded the local model"
+    );
     models.push(loaded);
     Ok(loaded)
 }
