@@ -57,8 +57,10 @@ say "improving the text with the local model"
 thought=$(mktemp)
 trap 'rm -f "$thought"' EXIT
 started=$(date +%s.%N)
+# Two validators (the text must start with a capital letter and have 5 to 80 words)
+# and one critic (reflexion), at most one revision.
 "$bin" improve --provider local --json --max-iterations 2 --critic reflexion \
-  --validator "words:min=5,max=80" "$text" >"$thought"
+  --validator "regex:^[A-Z]" --validator "words:min=5,max=80" "$text" >"$thought"
 finished=$(date +%s.%N)
 python3 - "$thought" "$started" "$finished" <<'PY'
 import json, sys
