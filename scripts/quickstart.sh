@@ -46,7 +46,7 @@ fi
 
 # 2. Build (incremental: fast when nothing changed).
 say "building redraft with the local model (cargo build --release --features local)"
-cargo build --release --features local --quiet
+cargo build --release --features local
 bin="${CARGO_TARGET_DIR:-target}/release/redraft"
 
 # 3. The model, once.

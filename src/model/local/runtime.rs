@@ -185,6 +185,9 @@ impl Loaded {
         let vocab = self.model.vocab();
         let tokens = vocab.tokenize(prompt.as_bytes(), true, true);
         let context = job.context_size;
+        if tokens.is_empty() {
+            return Err(RuntimeError::Generate("the prompt is empty".to_owned()));
+        }
         // At least one token of room for the answer.
         if tokens.len() >= context as usize {
             return Err(RuntimeError::ContextLength { prompt: tokens.len(), context });
@@ -229,6 +232,9 @@ impl Loaded {
             }
             bytes.extend(vocab.token_to_piece(token, false, None));
             generated += 1;
+            if generated == max_tokens {
+                break;
+            }
             batch.clear();
             batch
                 .add(token, pos(tokens.len() + generated - 1), &[0], true)
