@@ -48,6 +48,7 @@ fn request(text: &str, temperature: f32) -> Request {
 /// environment or user file.
 fn config(server: &FakeOpenAi, extra: &[(&str, &str)]) -> Config {
     let mut overrides = vec![
+        ("provider.name".to_owned(), "openai".to_owned()),
         ("provider.base_url".to_owned(), server.base_url()),
         ("critics.enabled".to_owned(), "reflexion,self_refine,constitutional".to_owned()),
         ("engine.max_iterations".to_owned(), "3".to_owned()),

@@ -370,7 +370,11 @@ const KEY: &str = "sk-test-secret-123";
 
 #[test]
 fn config_check_never_shows_the_api_key() {
-    let out = Redraft::new().args(["config", "check"]).env("OPENAI_API_KEY", KEY).run();
+    let out = Redraft::new()
+        .args(["config", "check"])
+        .env("REDRAFT__PROVIDER__NAME", "openai")
+        .env("OPENAI_API_KEY", KEY)
+        .run();
     assert_eq!(out.code, Some(0), "{out}");
     assert_eq!(out.json()["provider"]["api_key"], "[redacted]");
     assert!(!out.stdout.contains(KEY) && !out.stderr.contains(KEY), "{out}");

@@ -59,11 +59,14 @@ fn config_error(result: Result<Config, Error>) -> (String, Option<String>, Strin
 #[test]
 fn defaults_load() {
     let config = Config::load_with(&opts()).unwrap();
-    assert_eq!(config.provider.name, "openai");
-    assert_eq!(config.provider.base_url, "https://api.openai.com/v1");
-    assert_eq!(config.provider.model, "gpt-4o-mini");
-    assert_eq!(config.provider.api_key_env, "OPENAI_API_KEY");
+    assert_eq!(config.provider.name, "local", "the embedded default needs no API key");
     assert!(config.provider.api_key.is_none());
+    let mut openai = opts();
+    openai.overrides.push(("provider.name".into(), "openai".into()));
+    let http = Config::load_with(&openai).unwrap();
+    assert_eq!(http.provider.base_url, "https://api.openai.com/v1");
+    assert_eq!(http.provider.model, "gpt-4o-mini");
+    assert_eq!(http.provider.api_key_env, "OPENAI_API_KEY");
     assert_eq!(config.provider.timeout, Duration::from_secs(120));
     assert_eq!(config.provider.connect_timeout, Duration::from_secs(10));
     assert_eq!(config.generation.temperature, 0.7);
@@ -382,9 +385,75 @@ fn file_tables_for_vars_and_validators_survive_the_merge() {
 #[test]
 fn example_configs_load() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/examples");
-    for name in ["openai.toml", "local-server.toml"] {
+    for name in ["openai.toml", "local-server.toml", "local-model.toml"] {
         let config = Config::load_with(&LoadOptions { file: Some(root.join(name)), ..opts() })
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(config.preset.is_some(), "{name}");
     }
+}
+
+#[test]
+fn local_defaults_use_the_user_cache_dir_and_the_default_model() {
+    let mut o = opts();
+    o.env_vars = env(&[("HOME", "/home/someone")]);
+    let config = Config::load_with(&o).unwrap();
+    let local = &config.local;
+    assert_eq!(local.model_path, None);
+    assert_eq!(local.model_dir, Some(PathBuf::from("/home/someone/.cache/redraft/models")));
+    assert_eq!(
+        local.model_file().unwrap(),
+        Path::new("/home/someone/.cache/redraft/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    );
+    assert_eq!(local.threads, redraft::model::local::default_threads());
+    assert_eq!(local.context_size, 2048);
+    assert_eq!(local.max_tokens, 384);
+    let json = config.redacted();
+    assert_eq!(json["local"]["model_path"], serde_json::Value::Null);
+    assert_eq!(json["local"]["threads"], local.threads);
+}
+
+#[test]
+fn local_keys_come_from_the_environment() {
+    let mut o = opts();
+    o.env_vars = env(&[
+        ("HOME", "/home/someone"),
+        ("REDRAFT__LOCAL__MODEL_DIR", "/srv/models"),
+        ("REDRAFT__LOCAL__THREADS", "1"),
+    ]);
+    let config = Config::load_with(&o).unwrap();
+    assert_eq!(config.local.model_dir, Some(PathBuf::from("/srv/models")));
+    assert_eq!(config.local.threads, 1);
+    assert_eq!(
+        config.local.model_file().unwrap(),
+        Path::new("/srv/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    );
+}
+
+#[test]
+fn a_relative_model_path_in_a_file_is_relative_to_the_file() {
+    let file = write_file("local.toml", "[local]\nmodel_path = \"models/tiny.gguf\"\n");
+    let mut o = opts();
+    o.file = Some(file.clone());
+    let config = Config::load_with(&o).unwrap();
+    assert_eq!(config.local.model_file().unwrap(), file.parent().unwrap().join("models/tiny.gguf"));
+}
+
+#[test]
+fn without_a_home_the_model_file_error_names_the_key() {
+    let config = Config::load_with(&opts()).unwrap();
+    assert_eq!(config.local.model_dir, None);
+    let (_, key, reason) = config_error(config.local.model_file().map(|_| config.clone()));
+    assert_eq!(key.as_deref(), Some("local.model_dir"));
+    assert!(reason.contains("HOME"), "{reason}");
+}
+
+#[test]
+fn a_bad_local_value_names_the_file_and_key() {
+    let file = write_file("bad-local.toml", "[local]\ncontext_size = 8\n");
+    let mut o = opts();
+    o.file = Some(file);
+    let (source, key, reason) = config_error(Config::load_with(&o));
+    assert!(source.ends_with("bad-local.toml"), "{source}");
+    assert_eq!(key.as_deref(), Some("local.context_size"));
+    assert!(reason.contains("256"), "{reason}");
 }

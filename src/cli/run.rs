@@ -23,6 +23,15 @@ pub(crate) async fn run(
         return plan::run(mode, &input, &config, args.json).await;
     }
     let engine = EngineBuilder::for_config(&config)?.stream(args.stream).build()?;
+    if config.provider.name == redraft::model::local::PROVIDER {
+        let file = config.local.model_file()?;
+        let name = file.file_stem().unwrap_or(file.as_os_str()).to_string_lossy();
+        eprintln!(
+            "redraft: using the local model {name} ({} thread(s); demo quality; see README \
+             for real providers)",
+            config.local.threads
+        );
+    }
     let (handle, cancel) = Cancel::pair();
     watch_interrupts(handle)?;
     let mut progress = output::Progress::new(args.verbose, args.stream);
@@ -80,6 +89,7 @@ fn load(args: &RunArgs) -> Result<Config, Failure> {
     set("provider.name", args.provider.clone());
     set("provider.base_url", args.base_url.clone());
     set("provider.model", args.model.clone());
+    set("local.model_path", args.model_path.as_ref().map(|p| p.display().to_string()));
     set("engine.max_iterations", args.max_iterations.map(|n| n.to_string()));
     set("engine.accept_when", args.accept_when.clone());
     set("cache.enabled", args.no_cache.then(|| "false".to_owned()));

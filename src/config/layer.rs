@@ -36,6 +36,9 @@ const LIST_KEYS: &[(&str, char)] = &[
 /// The keys whose relative paths are resolved against the directory of the file that
 /// sets them.
 const DIR_KEYS: &[(&str, &str)] = &[("critics", "dirs"), ("validators", "dirs"), ("cache", "dir")];
+/// The keys holding one path, resolved the same way (an empty path means "default" and
+/// stays empty).
+const PATH_KEYS: &[(&str, &str)] = &[("local", "model_path"), ("local", "model_dir")];
 
 impl Layer {
     /// Parses and checks the TOML `text` of the layer `name`. Relative `dirs` are made
@@ -185,21 +188,21 @@ fn merge(into: &mut toml::Table, from: toml::Table) {
     }
 }
 
-/// Makes the relative paths of the `dirs` keys relative to `base`.
+/// Makes the relative paths of the `dirs` and path keys relative to `base`.
 fn rebase_dirs(table: &mut toml::Table, base: &Path) -> Result<(), Problem> {
     if base.as_os_str().is_empty() {
         return Ok(());
     }
-    for (section, key) in DIR_KEYS {
+    for (section, key) in DIR_KEYS.iter().chain(PATH_KEYS) {
         let Some(toml::Value::Table(section_table)) = table.get_mut(*section) else { continue };
-        let dirs = match section_table.get_mut(*key) {
-            Some(toml::Value::Array(dirs)) => dirs.iter_mut().collect::<Vec<_>>(),
-            Some(dir @ toml::Value::String(_)) => vec![dir],
+        let paths: Vec<&mut toml::Value> = match section_table.get_mut(*key) {
+            Some(toml::Value::Array(dirs)) => dirs.iter_mut().collect(),
+            Some(one @ toml::Value::String(_)) => vec![one],
             _ => continue,
         };
-        for dir in dirs {
-            let toml::Value::String(s) = dir else { continue };
-            // An empty path means "none" (`cache.dir = ""`): it stays empty.
+        for path in paths {
+            let toml::Value::String(s) = path else { continue };
+            // An empty path means "none" or "the default": it stays empty.
             if !s.is_empty() && Path::new(s.as_str()).is_relative() {
                 let joined =
                     base.join(s.as_str()).into_os_string().into_string().map_err(|_| Problem {
@@ -335,6 +338,14 @@ mod tests {
         let text = "[cache]\ndir = \"\"\n";
         let layer = Layer::parse("x", text, Some(Path::new("/etc/redraft"))).unwrap();
         assert_eq!(layer.table["cache"]["dir"].as_str(), Some(""));
+    }
+
+    #[test]
+    fn relative_local_paths_are_rebased_and_empty_ones_kept() {
+        let text = "[local]\nmodel_path = \"m.gguf\"\nmodel_dir = \"\"\n";
+        let layer = Layer::parse("f.toml", text, Some(Path::new("/etc/redraft"))).unwrap();
+        assert_eq!(layer.table["local"]["model_path"].as_str(), Some("/etc/redraft/m.gguf"));
+        assert_eq!(layer.table["local"]["model_dir"].as_str(), Some(""));
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub(crate) struct RawConfig {
     pub(crate) rate_limit: Option<super::resilience::RawRateLimit>,
     pub(crate) concurrency: Option<super::resilience::RawConcurrency>,
     pub(crate) fallback: Option<Vec<RawProvider>>,
+    pub(crate) local: Option<RawLocal>,
 }
 
 /// `[provider]`
@@ -94,6 +95,18 @@ pub(crate) struct RawBudget {
     pub(crate) max_tokens: Option<u64>,
     pub(crate) max_cost_usd: Option<f64>,
     pub(crate) deadline_secs: Option<u64>,
+}
+
+/// `[local]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [local] table")]
+pub(crate) struct RawLocal {
+    pub(crate) model_path: Option<PathBuf>,
+    pub(crate) model_dir: Option<PathBuf>,
+    pub(crate) threads: Option<usize>,
+    pub(crate) context_size: Option<u32>,
+    pub(crate) max_tokens: Option<u32>,
+    pub(crate) seed: Option<u32>,
 }
 
 /// A bad value found by [`RawConfig::check`]: the dotted key and what is wrong. The
@@ -208,6 +221,25 @@ impl RawConfig {
         if let Some(p) = &self.prices {
             super::prices::check(p)?;
         }
+        if let Some(l) = &self.local {
+            if let Some(n) = l.context_size
+                && n < MIN_CONTEXT
+            {
+                return Err(Problem::new(
+                    "local.context_size",
+                    format!("{n} is too small; expected at least {MIN_CONTEXT} tokens"),
+                ));
+            }
+            at_least_one("local.max_tokens", l.max_tokens.map(u64::from))?;
+            if let Some(n) = l.threads
+                && n > MAX_THREADS
+            {
+                return Err(Problem::new(
+                    "local.threads",
+                    format!("{n} is out of range; expected 0 (automatic) to {MAX_THREADS}"),
+                ));
+            }
+        }
         if let Some(v) = &self.validators {
             for (i, spec) in v.enabled.iter().flatten().enumerate() {
                 let ok = match spec {
@@ -231,6 +263,11 @@ impl RawConfig {
         Ok(())
     }
 }
+
+/// The smallest `local.context_size`: room for a short prompt and answer.
+const MIN_CONTEXT: u32 = 256;
+/// The largest `local.threads`.
+const MAX_THREADS: usize = 1024;
 
 fn not_blank(key: &str, value: Option<&str>) -> Result<(), Problem> {
     match value {
@@ -348,6 +385,23 @@ mod tests {
         let ok = "[provider]\nheaders = { \"X-Custom\" = \"v\" }\nreasoning = true\n\
                   azure_api_version = \"2025-04-01-preview\"\norganization = \"org-1\"";
         assert!(parse(ok).check().is_ok());
+    }
+
+    #[test]
+    fn local_values_are_checked() {
+        let err = parse("[local]\ncontext_size = 16").check().unwrap_err();
+        assert_eq!(err.key, "local.context_size");
+        assert!(err.reason.contains("at least 256"), "{}", err.reason);
+        let err = parse("[local]\nmax_tokens = 0").check().unwrap_err();
+        assert_eq!(err.key, "local.max_tokens");
+        let err = parse("[local]\nthreads = 5000").check().unwrap_err();
+        assert_eq!(err.key, "local.threads");
+        assert!(parse("[local]\nthreads = 0\nmodel_path = \"m.gguf\"").check().is_ok());
+    }
+
+    #[test]
+    fn unknown_local_keys_are_rejected() {
+        assert!(toml::from_str::<RawConfig>("[local]\nthread = 1").is_err());
     }
 
     #[test]

@@ -56,6 +56,14 @@ impl Config {
                 "redis_namespace": self.cache.redis_namespace,
             },
             "prices": self.prices,
+            "local": {
+                "model_path": self.local.model_path.as_ref().map(|p| p.display().to_string()),
+                "model_dir": self.local.model_dir.as_ref().map(|p| p.display().to_string()),
+                "threads": self.local.threads,
+                "context_size": self.local.context_size,
+                "max_tokens": self.local.max_tokens,
+                "seed": self.local.seed,
+            },
         });
         if let Value::Object(sections) = &mut shown {
             sections.extend(super::resilience::redacted(self).map(|(k, v)| (k.to_owned(), v)));

@@ -19,8 +19,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The provider names `provider.name` accepts. A new provider adds its name here (and
-/// its defaults in [`provider_defaults`](super::provider_defaults)).
-pub const KNOWN_PROVIDERS: &[&str] = &["openai", "anthropic", "gemini", "ollama"];
+/// its defaults in [`provider_defaults`](super::provider_defaults)). `local` is always
+/// known; a build without the `local` cargo feature says so when the provider is built.
+pub const KNOWN_PROVIDERS: &[&str] = &["local", "openai", "anthropic", "gemini", "ollama"];
 
 /// Where the model is served.
 #[derive(Debug, Clone)]
@@ -125,6 +126,56 @@ pub struct BudgetConfig {
     pub deadline: Option<Duration>,
 }
 
+/// The in-process local model (`[local]`), used when `provider.name = "local"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalConfig {
+    /// An explicit GGUF file (`local.model_path`); `None` uses the default model in
+    /// [`model_dir`](Self::model_dir).
+    pub model_path: Option<PathBuf>,
+    /// Where `redraft model fetch` stores models (`local.model_dir`; default the user's
+    /// cache directory, see [`crate::model::local::default_model_dir`]). `None` when
+    /// it was not set and no cache directory could be found.
+    pub model_dir: Option<PathBuf>,
+    /// Generation threads, at least 1 (`local.threads`; 0 in the file means
+    /// [`crate::model::local::default_threads`]).
+    pub threads: usize,
+    /// Context size in tokens, prompt and answer together.
+    pub context_size: u32,
+    /// Cap on the tokens of any one answer of the local model.
+    pub max_tokens: u32,
+    /// Seed of the sampler.
+    pub seed: u32,
+}
+
+impl LocalConfig {
+    /// The GGUF file the local provider loads: [`model_path`](Self::model_path), else
+    /// the default model's file in [`model_dir`](Self::model_dir).
+    pub fn model_file(&self) -> Result<PathBuf, Error> {
+        match (&self.model_path, &self.model_dir) {
+            (Some(path), _) => Ok(path.clone()),
+            (None, Some(dir)) => Ok(crate::model::local::model_file(None, dir)),
+            (None, None) => Err(Error::config(
+                "merged configuration",
+                Some("local.model_dir"),
+                "cannot find the user's cache directory (neither XDG_CACHE_HOME nor HOME \
+                 is set); set local.model_dir or local.model_path",
+            )),
+        }
+    }
+
+    /// The directory `redraft model fetch` stores models in.
+    pub fn fetch_dir(&self) -> Result<PathBuf, Error> {
+        self.model_dir.clone().ok_or_else(|| {
+            Error::config(
+                "merged configuration",
+                Some("local.model_dir"),
+                "cannot find the user's cache directory (neither XDG_CACHE_HOME nor HOME \
+                 is set); set local.model_dir",
+            )
+        })
+    }
+}
+
 /// The resolved configuration: every layer merged, every value checked and typed.
 /// Built once by [`Config::load`] or [`Config::load_with`].
 ///
@@ -155,6 +206,8 @@ pub struct Config {
     pub concurrency: ConcurrencyLimits,
     /// The models tried, in order, when the provider fails (`[[fallback]]`).
     pub fallback: Vec<ProviderConfig>,
+    /// The in-process local model.
+    pub local: LocalConfig,
     /// The preset that was applied, if any.
     pub preset: Option<String>,
     pub(super) sources: Vec<String>,
@@ -180,6 +233,7 @@ pub(crate) fn resolve(
     let b = raw.budget.unwrap_or_default();
     let cache = cache::resolve(raw.cache.unwrap_or_default(), &|key| missing(key))?;
     let prices = prices::resolve(raw.prices.unwrap_or_default())?;
+    let l = raw.local.unwrap_or_default();
 
     let provider = provider(p, "provider", env)?;
     let fallback = resilience::fallback(raw.fallback, &provider, env)?;
@@ -228,6 +282,20 @@ pub(crate) fn resolve(
         rate_limit: resilience::rate_limit(raw.rate_limit)?,
         concurrency: resilience::concurrency(raw.concurrency)?,
         fallback,
+        local: LocalConfig {
+            model_path: Some(req(l.model_path, "local.model_path")?)
+                .filter(|p| !p.as_os_str().is_empty()),
+            model_dir: Some(req(l.model_dir, "local.model_dir")?)
+                .filter(|p| !p.as_os_str().is_empty())
+                .or_else(|| crate::model::local::default_model_dir(env)),
+            threads: match req(l.threads, "local.threads")? {
+                0 => crate::model::local::default_threads(),
+                n => n,
+            },
+            context_size: req(l.context_size, "local.context_size")?,
+            max_tokens: req(l.max_tokens, "local.max_tokens")?,
+            seed: req(l.seed, "local.seed")?,
+        },
         preset,
         sources,
     })

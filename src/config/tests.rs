@@ -15,7 +15,7 @@ fn isolated(env_vars: Vec<(&str, &str)>) -> LoadOptions {
 fn the_defaults_set_every_key() {
     let raw: RawConfig = toml::from_str(presets::DEFAULT).unwrap();
     let config = resolve::resolve(raw, None, vec![], &|_| None).unwrap();
-    assert_eq!(config.provider.name, "openai");
+    assert_eq!(config.provider.name, "local");
     assert_eq!(config.engine.max_iterations, 3);
     assert_eq!(config.engine.accept_when, AcceptWhen::AllSatisfied);
     assert_eq!(config.critics.enabled, vec!["reflexion"]);
@@ -33,12 +33,17 @@ fn the_defaults_set_every_key() {
 fn defaults_only_lists_one_source_and_reads_the_key_from_the_injected_env() {
     let config = Config::load_with(&isolated(vec![("OPENAI_API_KEY", "sk-unit-123")])).unwrap();
     assert_eq!(config.sources(), ["built-in defaults"]);
+    assert!(config.provider.api_key.is_none(), "the local default needs no key");
+    let env = vec![("OPENAI_API_KEY", "sk-unit-123"), ("REDRAFT__PROVIDER__NAME", "openai")];
+    let config = Config::load_with(&isolated(env)).unwrap();
+    assert_eq!(config.sources(), ["built-in defaults", "environment"]);
     assert_eq!(config.provider.api_key.as_ref().unwrap().expose_secret(), "sk-unit-123");
 }
 
 #[test]
 fn an_empty_key_counts_as_unset() {
-    let config = Config::load_with(&isolated(vec![("OPENAI_API_KEY", "")])).unwrap();
+    let env = vec![("OPENAI_API_KEY", ""), ("REDRAFT__PROVIDER__NAME", "openai")];
+    let config = Config::load_with(&isolated(env)).unwrap();
     assert!(config.provider.api_key.is_none());
     assert_eq!(config.redacted()["provider"]["api_key"], serde_json::Value::Null);
 }

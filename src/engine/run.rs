@@ -285,7 +285,8 @@ impl Engine {
         let mut tag = CallTag::new(CallRole::Revise);
         let mut why = String::new();
         for _ in 0..2 {
-            let req = prompts::revise(thought.mode, &thought.input, it, floor, sampling);
+            let style = inner.model.prompt_style();
+            let req = prompts::revise(thought.mode, &thought.input, it, floor, sampling, style);
             let next = it.index + 1;
             let completion = match self.write(&req, &tag, log, next, on_event).await {
                 Ok(c) => c,

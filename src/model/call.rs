@@ -79,13 +79,15 @@ impl CallLog {
     }
 }
 
-/// Send `request` to `model` and record the call in `log`, whatever its outcome.
+/// Send `request` to `model` and record the call in `log`, whatever its outcome. The
+/// request recorded and sent is the one [`LanguageModel::prepare`] returns.
 pub async fn call(
     model: &dyn LanguageModel,
     request: &Request,
     tag: &CallTag,
     log: &CallLog,
 ) -> Result<Completion, ModelError> {
+    let request = &*model.prepare(request);
     let started = Instant::now();
     let result = model.complete(request).await;
     record(model, request, tag, log, started, &result);
@@ -101,6 +103,7 @@ pub async fn call_streaming(
     log: &CallLog,
     on_delta: &mut (dyn FnMut(Option<&str>) + Send),
 ) -> Result<Completion, ModelError> {
+    let request = &*model.prepare(request);
     let started = Instant::now();
     let opened: Result<CompletionStream, ModelError> = model.stream(request).await;
     let result = match opened {

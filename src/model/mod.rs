@@ -9,6 +9,7 @@ pub mod call;
 mod error;
 pub mod gemini;
 pub mod headers;
+pub mod local;
 pub mod middleware;
 pub mod ndjson;
 pub mod ollama;
@@ -27,6 +28,7 @@ pub use stream::{CompletionStream, StreamEvent};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Who speaks a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -175,6 +177,18 @@ pub struct Attempt {
     pub usage: TokenUsage,
 }
 
+/// How much prompt a model handles well. The engine picks the shape of its own
+/// prompts (the revision) by it; everything else about a request stays the same.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum PromptStyle {
+    /// Full instructions with the text delimited by tags: for capable models.
+    #[default]
+    Standard,
+    /// Short instructions and the bare text: for small models, which copy tags and
+    /// long instructions into their answer.
+    Compact,
+}
+
 /// A language model. Dyn-safe: configuration picks the implementation at run time.
 #[async_trait]
 pub trait LanguageModel: Send + Sync {
@@ -188,6 +202,20 @@ pub trait LanguageModel: Send + Sync {
     /// prompt, so the recorded request is exactly the one sent.
     fn supports_json_schema(&self) -> bool {
         true
+    }
+    /// The request as this model will really be sent it. [`call::call`] records this
+    /// form, so the audit trail shows exactly what the model saw. The default changes
+    /// nothing; a small local model caps `max_tokens` and adds an example answer to a
+    /// structured request. Must be idempotent: preparing a prepared request changes
+    /// nothing.
+    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
+        Cow::Borrowed(request)
+    }
+    /// The shape of prompt this model handles best. Defaults to
+    /// [`PromptStyle::Standard`]; the small local model answers
+    /// [`PromptStyle::Compact`].
+    fn prompt_style(&self) -> PromptStyle {
+        PromptStyle::Standard
     }
     /// Send one request.
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError>;
@@ -214,6 +242,12 @@ impl<T: LanguageModel + ?Sized> LanguageModel for std::sync::Arc<T> {
     fn supports_json_schema(&self) -> bool {
         (**self).supports_json_schema()
     }
+    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
+        (**self).prepare(request)
+    }
+    fn prompt_style(&self) -> PromptStyle {
+        (**self).prompt_style()
+    }
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         (**self).complete(request).await
     }
@@ -232,6 +266,12 @@ impl<T: LanguageModel + ?Sized> LanguageModel for Box<T> {
     }
     fn supports_json_schema(&self) -> bool {
         (**self).supports_json_schema()
+    }
+    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
+        (**self).prepare(request)
+    }
+    fn prompt_style(&self) -> PromptStyle {
+        (**self).prompt_style()
     }
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         (**self).complete(request).await

@@ -86,9 +86,10 @@ impl Redraft {
         self
     }
 
-    /// Append `--base-url <server>/v1`.
+    /// Append `--provider openai --base-url <server>/v1`.
     pub fn server(self, server: &FakeOpenAi) -> Redraft {
-        self.args(["--base-url".to_owned(), server.base_url()])
+        let url = server.base_url();
+        self.args(["--provider", "openai", "--base-url", url.as_str()])
     }
 
     /// Set a variable in the child's environment.

@@ -19,10 +19,12 @@
 //! index ([`crate::cache::with_sample`]).
 
 use crate::cache::{CacheKey, ResponseCache, cacheable, current_sample};
+use crate::model::PromptStyle;
 use crate::model::stream::{self, CompletionStream, StreamEvent};
 use crate::model::{Completion, LanguageModel, ModelError, Request};
 use async_trait::async_trait;
 use futures::StreamExt;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A model whose answers are cached.
@@ -83,6 +85,14 @@ impl<M: LanguageModel> LanguageModel for Cached<M> {
 
     fn supports_json_schema(&self) -> bool {
         self.inner.supports_json_schema()
+    }
+
+    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
+        self.inner.prepare(request)
+    }
+
+    fn prompt_style(&self) -> PromptStyle {
+        self.inner.prompt_style()
     }
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {

@@ -5,11 +5,13 @@
 //! it until the stream ends or is dropped. Waiters are served in arrival order (tokio's
 //! semaphore is fair).
 
+use crate::model::PromptStyle;
 use crate::model::{
     Completion, CompletionStream, LanguageModel, ModelError, ModelErrorKind, Request,
 };
 use async_trait::async_trait;
 use futures::StreamExt;
+use std::borrow::Cow;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -54,6 +56,14 @@ impl LanguageModel for ConcurrencyLimit {
     }
     fn supports_json_schema(&self) -> bool {
         self.inner.supports_json_schema()
+    }
+
+    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
+        self.inner.prepare(request)
+    }
+
+    fn prompt_style(&self) -> PromptStyle {
+        self.inner.prompt_style()
     }
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {

@@ -10,8 +10,10 @@
 //! the next model's text (see [`attempts`](super::attempts)).
 
 use super::attempts::{self, Plan};
+use crate::model::PromptStyle;
 use crate::model::{Completion, CompletionStream, LanguageModel, ModelError, Request};
 use async_trait::async_trait;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,6 +75,14 @@ impl LanguageModel for Fallback {
     /// The primary's answer: structured requests are shaped for it.
     fn supports_json_schema(&self) -> bool {
         self.primary().supports_json_schema()
+    }
+
+    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
+        self.primary().prepare(request)
+    }
+
+    fn prompt_style(&self) -> PromptStyle {
+        self.primary().prompt_style()
     }
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {

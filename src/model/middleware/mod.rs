@@ -147,7 +147,7 @@ pub fn stack_provider(
     provider: &ProviderConfig,
     transport: &Transport,
 ) -> Result<Arc<dyn LanguageModel>, Error> {
-    let model = provider::build(provider, transport)?;
+    let model = provider::build(provider, &config.local, transport)?;
     let layers = Layers::from_config(config, provider);
     Ok(wrap(model, &Endpoint::of(provider), &layers, Registry::global()))
 }

@@ -12,8 +12,10 @@
 
 use super::attempts::{self, Plan};
 use super::jitter::{self, Jitter};
+use crate::model::PromptStyle;
 use crate::model::{Completion, CompletionStream, LanguageModel, ModelError, Request};
 use async_trait::async_trait;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -141,6 +143,14 @@ impl LanguageModel for Retry {
     }
     fn supports_json_schema(&self) -> bool {
         self.inner.supports_json_schema()
+    }
+
+    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
+        self.inner.prepare(request)
+    }
+
+    fn prompt_style(&self) -> PromptStyle {
+        self.inner.prompt_style()
     }
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {

@@ -9,11 +9,13 @@
 //! timed-out call fails with [`ModelErrorKind::Timeout`], which the retry layer
 //! retries.
 
+use crate::model::PromptStyle;
 use crate::model::{
     Completion, CompletionStream, LanguageModel, ModelError, ModelErrorKind, Request,
 };
 use async_trait::async_trait;
 use futures::StreamExt;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -46,6 +48,14 @@ impl LanguageModel for Timeout {
     }
     fn supports_json_schema(&self) -> bool {
         self.inner.supports_json_schema()
+    }
+
+    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
+        self.inner.prepare(request)
+    }
+
+    fn prompt_style(&self) -> PromptStyle {
+        self.inner.prompt_style()
     }
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
