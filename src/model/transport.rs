@@ -127,7 +127,7 @@ pub struct StreamResponse {
     /// The response headers.
     pub headers: HeaderMap,
     /// The body, chunk by chunk; each chunk must arrive within the idle timeout.
-    pub body: BoxStream<'static, Result<Vec<u8>, ModelError>>,
+    pub body: ByteStream,
 }
 
 impl StreamResponse {
@@ -187,6 +187,52 @@ impl Transport {
             }
         });
         Ok(StreamResponse { status, headers, body: Box::pin(body) })
+    }
+}
+
+/// How a provider turns an error status, its headers and body into a typed error.
+pub type Classify<'a> = &'a (dyn Fn(u16, &HeaderMap, &[u8]) -> ModelError + Sync);
+
+/// A streamed body, chunk by chunk.
+pub type ByteStream = BoxStream<'static, Result<Vec<u8>, ModelError>>;
+
+impl Transport {
+    /// `POST` `body` and return the body of a 2xx answer; any other status becomes
+    /// `classify(status, headers, body)`. The one request/response exchange every HTTP
+    /// provider's `complete` makes.
+    pub async fn exchange(
+        &self,
+        provider: &str,
+        url: &str,
+        headers: HeaderMap,
+        body: &serde_json::Value,
+        classify: Classify<'_>,
+    ) -> Result<Vec<u8>, ModelError> {
+        let response = self.post_json(provider, url, headers, body).await?;
+        if !response.is_success() {
+            return Err(classify(response.status, &response.headers, &response.body));
+        }
+        Ok(response.body)
+    }
+
+    /// Like [`Transport::exchange`], for a streamed answer: the body of a 2xx answer
+    /// as it arrives (each chunk within `idle_timeout`); any other status is read whole
+    /// and classified.
+    pub async fn exchange_stream(
+        &self,
+        provider: &str,
+        url: &str,
+        headers: HeaderMap,
+        body: &serde_json::Value,
+        idle_timeout: Duration,
+        classify: Classify<'_>,
+    ) -> Result<ByteStream, ModelError> {
+        let response = self.post_stream(provider, url, headers, body, idle_timeout).await?;
+        if !response.is_success() {
+            let full = response.read_all().await?;
+            return Err(classify(full.status, &full.headers, &full.body));
+        }
+        Ok(response.body)
     }
 }
 

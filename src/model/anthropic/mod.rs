@@ -130,31 +130,30 @@ impl LanguageModel for Anthropic {
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         let body = request_body(&self.model, request);
         let headers = self.headers()?;
-        let response = self
+        let answer = self
             .transport
-            .post_json(PROVIDER, &self.url, headers, &body)
+            .exchange(PROVIDER, &self.url, headers, &body, &classify_error)
             .await
             .map_err(|e| self.redact(e))?;
-        if !response.is_success() {
-            let error = classify_error(response.status, &response.headers, &response.body);
-            return Err(self.redact(error));
-        }
-        parse_response(&response.body).map_err(|e| self.redact(e))
+        parse_response(&answer).map_err(|e| self.redact(e))
     }
 
     async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
         let body = stream_body(request_body(&self.model, request));
         let headers = self.headers()?;
-        let response = self
+        let answer = self
             .transport
-            .post_stream(PROVIDER, &self.url, headers, &body, self.idle_timeout)
+            .exchange_stream(
+                PROVIDER,
+                &self.url,
+                headers,
+                &body,
+                self.idle_timeout,
+                &classify_error,
+            )
             .await
             .map_err(|e| self.redact(e))?;
-        if !response.is_success() {
-            let full = response.read_all().await.map_err(|e| self.redact(e))?;
-            return Err(self.redact(classify_error(full.status, &full.headers, &full.body)));
-        }
-        Ok(decode(response.body, Framing::Sse, MessageDecoder::default(), PROVIDER))
+        Ok(decode(answer, Framing::Sse, MessageDecoder::default(), PROVIDER))
     }
 }
 

@@ -135,6 +135,12 @@ impl Gemini {
         Ok(headers)
     }
 
+    /// A failed exchange: note a rejected schema, then scrub the key from the error.
+    fn fail(&self, error: ModelError, request: &Request, schema_supported: bool) -> ModelError {
+        self.learn(&error, request, schema_supported);
+        self.redact(error)
+    }
+
     fn redact(&self, error: ModelError) -> ModelError {
         redact(error, self.api_key.as_ref())
     }
@@ -170,35 +176,31 @@ impl LanguageModel for Gemini {
         let schema_supported = self.schema_supported();
         let body = request_body(request, schema_supported);
         let headers = self.headers()?;
-        let response = self
+        let answer = self
             .transport
-            .post_json(PROVIDER, &self.url, headers, &body)
+            .exchange(PROVIDER, &self.url, headers, &body, &classify_error)
             .await
-            .map_err(|e| self.redact(e))?;
-        if !response.is_success() {
-            let error = classify_error(response.status, &response.headers, &response.body);
-            self.learn(&error, request, schema_supported);
-            return Err(self.redact(error));
-        }
-        parse_response(&response.body).map_err(|e| self.redact(e))
+            .map_err(|e| self.fail(e, request, schema_supported))?;
+        parse_response(&answer).map_err(|e| self.redact(e))
     }
 
     async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
         let schema_supported = self.schema_supported();
         let body = request_body(request, schema_supported);
         let headers = self.headers()?;
-        let response = self
+        let answer = self
             .transport
-            .post_stream(PROVIDER, &self.stream_url, headers, &body, self.idle_timeout)
+            .exchange_stream(
+                PROVIDER,
+                &self.stream_url,
+                headers,
+                &body,
+                self.idle_timeout,
+                &classify_error,
+            )
             .await
-            .map_err(|e| self.redact(e))?;
-        if !response.is_success() {
-            let full = response.read_all().await.map_err(|e| self.redact(e))?;
-            let error = classify_error(full.status, &full.headers, &full.body);
-            self.learn(&error, request, schema_supported);
-            return Err(self.redact(error));
-        }
-        Ok(decode(response.body, Framing::Sse, ChunkDecoder::default(), PROVIDER))
+            .map_err(|e| self.fail(e, request, schema_supported))?;
+        Ok(decode(answer, Framing::Sse, ChunkDecoder::default(), PROVIDER))
     }
 }
 

@@ -117,6 +117,12 @@ impl Ollama {
         Ok(headers)
     }
 
+    /// A failed exchange: note a rejected schema, then scrub the key from the error.
+    fn fail(&self, error: ModelError, request: &Request, schema_supported: bool) -> ModelError {
+        self.learn(&error, request, schema_supported);
+        self.redact(error)
+    }
+
     fn redact(&self, error: ModelError) -> ModelError {
         redact(error, self.api_key.as_ref())
     }
@@ -152,36 +158,33 @@ impl LanguageModel for Ollama {
         let schema_supported = self.schema_supported();
         let body = request_body(&self.model, request, false, schema_supported);
         let headers = self.headers()?;
-        let response = self
+        let answer = self
             .transport
-            .post_json(PROVIDER, &self.url, headers, &body)
+            .exchange(PROVIDER, &self.url, headers, &body, &|status, headers, body| {
+                classify_error(status, headers, body, &self.model)
+            })
             .await
-            .map_err(|e| self.redact(e))?;
-        if !response.is_success() {
-            let error =
-                classify_error(response.status, &response.headers, &response.body, &self.model);
-            self.learn(&error, request, schema_supported);
-            return Err(self.redact(error));
-        }
-        parse_response(&response.body).map_err(|e| self.redact(e))
+            .map_err(|e| self.fail(e, request, schema_supported))?;
+        parse_response(&answer).map_err(|e| self.redact(e))
     }
 
     async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
         let schema_supported = self.schema_supported();
         let body = request_body(&self.model, request, true, schema_supported);
         let headers = self.headers()?;
-        let response = self
+        let answer = self
             .transport
-            .post_stream(PROVIDER, &self.url, headers, &body, self.idle_timeout)
+            .exchange_stream(
+                PROVIDER,
+                &self.url,
+                headers,
+                &body,
+                self.idle_timeout,
+                &|status, headers, body| classify_error(status, headers, body, &self.model),
+            )
             .await
-            .map_err(|e| self.redact(e))?;
-        if !response.is_success() {
-            let full = response.read_all().await.map_err(|e| self.redact(e))?;
-            let error = classify_error(full.status, &full.headers, &full.body, &self.model);
-            self.learn(&error, request, schema_supported);
-            return Err(self.redact(error));
-        }
-        Ok(decode(response.body, Framing::Ndjson, LineDecoder::default(), PROVIDER))
+            .map_err(|e| self.fail(e, request, schema_supported))?;
+        Ok(decode(answer, Framing::Ndjson, LineDecoder::default(), PROVIDER))
     }
 }
 
