@@ -282,6 +282,15 @@ fn url_for_display(url: &str) -> String {
     }
 }
 
+/// A [`ModelErrorKind::Malformed`] error for `provider`: `why`, then the start of the
+/// body (at most 200 characters), or "(empty body)".
+pub fn malformed(provider: &str, why: String, body: &[u8]) -> ModelError {
+    let excerpt = body_excerpt(body, 200);
+    let shown =
+        if excerpt.is_empty() { "(empty body)".to_owned() } else { format!("body: {excerpt}") };
+    ModelError::new(ModelErrorKind::Malformed, provider, format!("{why}; {shown}"))
+}
+
 /// At most `max_chars` characters of a response body, lossily decoded, with `…` when
 /// cut: enough to recognise an HTML error page without flooding a message.
 pub fn body_excerpt(body: &[u8], max_chars: usize) -> String {

@@ -3,18 +3,14 @@
 
 use super::PROVIDER;
 use crate::model::openai::{schema_name, temperature_json};
-use crate::model::transport::body_excerpt;
 use crate::model::{
-    Completion, FinishReason, ModelError, ModelErrorKind, Request, ResponseFormat, Role, TokenUsage,
+    Completion, FinishReason, ModelError, Request, ResponseFormat, Role, TokenUsage,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// The `max_tokens` sent when the request sets none: the Messages API requires one.
 pub const DEFAULT_MAX_TOKENS: u32 = 1024;
-
-/// How many characters of a bad body an error quotes.
-const EXCERPT_CHARS: usize = 200;
 
 /// What the tool that carries a structured answer says about itself.
 const TOOL_DESCRIPTION: &str =
@@ -197,15 +193,13 @@ pub(super) fn finish_reason(reason: Option<&str>) -> FinishReason {
 }
 
 fn malformed(why: String, body: &[u8]) -> ModelError {
-    let excerpt = body_excerpt(body, EXCERPT_CHARS);
-    let shown =
-        if excerpt.is_empty() { "(empty body)".to_owned() } else { format!("body: {excerpt}") };
-    ModelError::new(ModelErrorKind::Malformed, PROVIDER, format!("{why}; {shown}"))
+    crate::model::transport::malformed(PROVIDER, why, body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ModelErrorKind;
     use crate::model::{Message, Sampling};
 
     /// A real Messages answer (from Anthropic's API reference).

@@ -4,15 +4,11 @@
 use super::PROVIDER;
 use super::schema::openapi_schema;
 use crate::model::openai::temperature_json;
-use crate::model::transport::body_excerpt;
 use crate::model::{
-    Completion, FinishReason, ModelError, ModelErrorKind, Request, ResponseFormat, Role, TokenUsage,
+    Completion, FinishReason, ModelError, Request, ResponseFormat, Role, TokenUsage,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-
-/// How many characters of a bad body an error quotes.
-const EXCERPT_CHARS: usize = 200;
 
 /// The body of a `POST …/models/{model}:generateContent` for `request` (the model is
 /// in the URL, not the body).
@@ -225,15 +221,13 @@ pub(super) fn finish_reason(reason: Option<&str>) -> FinishReason {
 }
 
 fn malformed(why: String, body: &[u8]) -> ModelError {
-    let excerpt = body_excerpt(body, EXCERPT_CHARS);
-    let shown =
-        if excerpt.is_empty() { "(empty body)".to_owned() } else { format!("body: {excerpt}") };
-    ModelError::new(ModelErrorKind::Malformed, PROVIDER, format!("{why}; {shown}"))
+    crate::model::transport::malformed(PROVIDER, why, body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ModelErrorKind;
     use crate::model::{Message, Sampling};
 
     /// A real `gemini-2.0-flash` answer (shape from the API reference).

@@ -3,15 +3,11 @@
 
 use super::PROVIDER;
 use crate::model::openai::temperature_json;
-use crate::model::transport::body_excerpt;
 use crate::model::{
-    Completion, FinishReason, ModelError, ModelErrorKind, Request, ResponseFormat, Role, TokenUsage,
+    Completion, FinishReason, ModelError, Request, ResponseFormat, Role, TokenUsage,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-
-/// How many characters of a bad body an error quotes.
-const EXCERPT_CHARS: usize = 200;
 
 /// The body of a `POST /api/chat` for `request` to `model`; `stream` says whether the
 /// answer is streamed (NDJSON) or sent whole.
@@ -145,15 +141,13 @@ pub(super) fn finish_reason(reason: Option<&str>) -> FinishReason {
 }
 
 fn malformed(why: String, body: &[u8]) -> ModelError {
-    let excerpt = body_excerpt(body, EXCERPT_CHARS);
-    let shown =
-        if excerpt.is_empty() { "(empty body)".to_owned() } else { format!("body: {excerpt}") };
-    ModelError::new(ModelErrorKind::Malformed, PROVIDER, format!("{why}; {shown}"))
+    crate::model::transport::malformed(PROVIDER, why, body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ModelErrorKind;
     use crate::model::{Message, Sampling};
 
     /// A real `stream: false` answer (from Ollama's API docs).

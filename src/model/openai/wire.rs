@@ -4,7 +4,7 @@
 use super::PROVIDER;
 use crate::model::transport::body_excerpt;
 use crate::model::{
-    Completion, FinishReason, ModelError, ModelErrorKind, Request, ResponseFormat, Role, TokenUsage,
+    Completion, FinishReason, ModelError, Request, ResponseFormat, Role, TokenUsage,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -229,15 +229,13 @@ fn error_message(error: &Value) -> Option<String> {
 }
 
 fn malformed(why: String, body: &[u8]) -> ModelError {
-    let excerpt = body_excerpt(body, EXCERPT_CHARS);
-    let shown =
-        if excerpt.is_empty() { "(empty body)".to_owned() } else { format!("body: {excerpt}") };
-    ModelError::new(ModelErrorKind::Malformed, PROVIDER, format!("{why}; {shown}"))
+    crate::model::transport::malformed(PROVIDER, why, body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ModelErrorKind;
     use crate::model::{Message, Sampling};
 
     /// A real `gpt-4o-mini` chat completion, as returned by api.openai.com.
