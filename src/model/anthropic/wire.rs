@@ -140,7 +140,7 @@ impl WireUsage {
 /// `max_tokens` (and `model_context_window_exceeded`) to [`FinishReason::Length`],
 /// `refusal` to [`FinishReason::ContentFilter`], anything else to
 /// [`FinishReason::Other`]. Prompt tokens include cache reads and writes. A body that
-/// is not a message is [`ModelErrorKind::Malformed`] quoting its start.
+/// is not a message is [`ModelErrorKind::Malformed`](crate::model::ModelErrorKind::Malformed) quoting its start.
 pub fn parse_response(body: &[u8]) -> Result<Completion, ModelError> {
     let wire: WireResponse = serde_json::from_slice(body)
         .map_err(|e| malformed(format!("the response is not a message ({e})"), body))?;

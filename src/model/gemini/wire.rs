@@ -162,7 +162,7 @@ impl WireUsage {
 /// (`promptFeedback.blockReason`) is an **empty completion with
 /// [`FinishReason::ContentFilter`]**, like a refusal from the other providers, so the
 /// engine treats it as a failed revision rather than a transport failure. Anything
-/// that is not a response is [`ModelErrorKind::Malformed`].
+/// that is not a response is [`ModelErrorKind::Malformed`](crate::model::ModelErrorKind::Malformed).
 pub fn parse_response(body: &[u8]) -> Result<Completion, ModelError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| malformed(format!("the response is not JSON ({e})"), body))?;

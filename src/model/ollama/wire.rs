@@ -108,7 +108,7 @@ impl WireResponse {
 /// `stop` to [`FinishReason::Stop`], `length` to [`FinishReason::Length`], anything
 /// else (or none, from servers before 0.1.40) to [`FinishReason::Other`].
 /// `prompt_eval_count` and `eval_count` are the tokens. A body that is not an answer,
-/// or one not `done`, is [`ModelErrorKind::Malformed`].
+/// or one not `done`, is [`ModelErrorKind::Malformed`](crate::model::ModelErrorKind::Malformed).
 pub fn parse_response(body: &[u8]) -> Result<Completion, ModelError> {
     let wire: WireResponse = serde_json::from_slice(body)
         .map_err(|e| malformed(format!("the response is not a chat answer ({e})"), body))?;

@@ -170,7 +170,7 @@ struct WireUsage {
 /// e.g. `eos_token`); anything else or none is [`FinishReason::Other`]. A refusal
 /// (`message.refusal` with no content) is an empty text with
 /// [`FinishReason::ContentFilter`]. Missing usage counts as 0 tokens. A body that is
-/// not JSON, or has no choice, is [`ModelErrorKind::Malformed`] quoting its start.
+/// not JSON, or has no choice, is [`ModelErrorKind::Malformed`](crate::model::ModelErrorKind::Malformed) quoting its start.
 pub fn parse_response(body: &[u8]) -> Result<Completion, ModelError> {
     let wire: WireResponse = serde_json::from_slice(body)
         .map_err(|e| malformed(format!("the response is not a chat completion ({e})"), body))?;
