@@ -210,6 +210,7 @@ fn revision_request() -> Request {
         messages: vec![Message::system(system), Message::user(user)],
         sampling: Sampling { temperature: Some(0.7), max_tokens: Some(1024) },
         format: ResponseFormat::Text,
+        ..Request::default()
     }
 }
 

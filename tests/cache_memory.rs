@@ -41,6 +41,7 @@ fn request(text: &str, temperature: f32) -> Request {
         messages: vec![Message::system("You improve texts."), Message::user(text)],
         sampling: Sampling { temperature: Some(temperature), max_tokens: Some(300) },
         format: ResponseFormat::Text,
+        ..Request::default()
     }
 }
 

@@ -123,6 +123,7 @@ async fn a_structured_answer_is_json_matching_the_schema() {
             name: "critic_verdict".into(),
             schema: verdict_schema(),
         },
+        ..Request::default()
     };
     let prepared = model.prepare(&request).into_owned();
     assert!(prepared.sampling.max_tokens <= Some(config.local.max_tokens));

@@ -44,6 +44,7 @@ fn request(text: &str) -> Request {
         messages: vec![Message::system("You improve texts."), Message::user(text)],
         sampling: Sampling { temperature: Some(0.2), max_tokens: Some(300) },
         format: ResponseFormat::Text,
+        ..Request::default()
     }
 }
 

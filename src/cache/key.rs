@@ -194,6 +194,7 @@ mod tests {
             messages: vec![Message::system("sys"), Message::user(user)],
             sampling: Sampling { temperature: Some(temperature), max_tokens: Some(64) },
             format: ResponseFormat::Text,
+            ..Request::default()
         }
     }
 

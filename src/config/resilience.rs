@@ -25,6 +25,7 @@ use std::time::Duration;
 #[serde(deny_unknown_fields, expecting = "a [retry] table")]
 pub(crate) struct RawRetry {
     pub(crate) max_attempts: Option<u32>,
+    pub(crate) max_connect_attempts: Option<u32>,
     pub(crate) initial_backoff_ms: Option<u64>,
     pub(crate) max_backoff_ms: Option<u64>,
     pub(crate) max_total_backoff_secs: Option<u64>,
@@ -49,13 +50,18 @@ pub(crate) struct RawConcurrency {
 
 /// Checks the resilience values one layer sets.
 pub(crate) fn check(raw: &RawConfig) -> Result<(), Problem> {
-    if let Some(r) = &raw.retry
-        && r.max_attempts == Some(0)
-    {
-        return Err(Problem {
-            key: "retry.max_attempts".into(),
-            reason: "must be at least 1 (1 = no retries)".into(),
-        });
+    if let Some(r) = &raw.retry {
+        for (key, value) in [
+            ("retry.max_attempts", r.max_attempts),
+            ("retry.max_connect_attempts", r.max_connect_attempts),
+        ] {
+            if value == Some(0) {
+                return Err(Problem {
+                    key: key.into(),
+                    reason: "must be at least 1 (1 = no retries)".into(),
+                });
+            }
+        }
     }
     for (i, entry) in raw.fallback.iter().flatten().enumerate() {
         // The [provider] checks, with the key renamed to this table's.
@@ -73,6 +79,7 @@ pub(crate) fn retry(raw: Option<RawRetry>) -> Result<RetryPolicy, Error> {
     let r = raw.unwrap_or_default();
     Ok(RetryPolicy {
         max_attempts: req(r.max_attempts, "retry.max_attempts")?,
+        max_connect_attempts: req(r.max_connect_attempts, "retry.max_connect_attempts")?,
         initial_backoff: Duration::from_millis(req(
             r.initial_backoff_ms,
             "retry.initial_backoff_ms",
@@ -179,6 +186,7 @@ pub(crate) fn redacted(config: &Config) -> [(&'static str, Value); 4] {
             "retry",
             json!({
                 "max_attempts": r.max_attempts,
+                "max_connect_attempts": r.max_connect_attempts,
                 "initial_backoff_ms": r.initial_backoff.as_millis() as u64,
                 "max_backoff_ms": r.max_backoff.as_millis() as u64,
                 "max_total_backoff_secs": r.max_total_backoff.as_secs(),

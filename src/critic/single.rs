@@ -89,6 +89,7 @@ impl TemplateCritic {
             messages: vec![Message::system(rendered.system), Message::user(rendered.user)],
             sampling: self.sampling,
             format: ResponseFormat::Text,
+            ..Request::default()
         })
     }
 }

@@ -5,7 +5,8 @@
 //! - cheap validators all run; model-backed ones run only while every hard one passed;
 //! - all critics of an iteration run concurrently, each with its own timeout; a critic
 //!   that fails does not vote, and an iteration with no valid verdict is never accepted;
-//! - a truncated or empty revision never replaces the text;
+//! - a truncated or empty revision, or one that echoes the revision instructions (or,
+//!   from the local model, has nothing to do with the text), never replaces the text;
 //! - the final text is always validated and critiqued (except on `budget`,
 //!   `cancelled`, `failed`), and the result is the best iteration, not the last.
 
@@ -19,6 +20,7 @@ mod from_config;
 mod prompts;
 mod run;
 mod settings;
+mod unusable;
 
 pub use builder::{EngineBuilder, ValidatorEntry};
 pub use cancel::{Cancel, CancelHandle};

@@ -32,7 +32,7 @@ pub(crate) fn draft(prompt: &str, sampling: Sampling) -> Request {
     Request {
         messages: vec![Message::system(DRAFT_SYSTEM), Message::user(prompt)],
         sampling,
-        format: Default::default(),
+        ..Request::default()
     }
 }
 
@@ -100,7 +100,7 @@ fn revise_compact(
     Request {
         messages: vec![Message::system(COMPACT_SYSTEM), Message::user(user)],
         sampling,
-        format: Default::default(),
+        ..Request::default()
     }
 }
 
@@ -157,7 +157,7 @@ fn revise_standard(
     Request {
         messages: vec![Message::system(REVISE_SYSTEM), Message::user(user)],
         sampling,
-        format: Default::default(),
+        ..Request::default()
     }
 }
 

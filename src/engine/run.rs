@@ -4,8 +4,8 @@
 
 use super::decide::{self, same_text};
 use super::prompts::{self, clean_revision};
-use super::{Cancel, Engine, Event, Prices};
-use crate::critic::CritiqueContext;
+use super::{Cancel, Engine, Event, Prices, unusable};
+use crate::critic::{CriticError, CritiqueContext};
 use crate::model::call::{call, call_streaming};
 use crate::model::{CallLog, CallTag, Completion, FinishReason, ModelError};
 use crate::thought::{
@@ -19,9 +19,17 @@ use std::time::Instant;
 enum Outcome {
     Drafted(Result<Completion, ModelError>),
     Validated(Vec<Verdict>),
-    Critiqued(Vec<Critique>),
+    Critiqued(Critiqued),
     Decided(Decision),
     Revised(Revision),
+}
+
+/// What a critique step produced.
+struct Critiqued {
+    /// One critique per critic, in the engine's order.
+    critiques: Vec<Critique>,
+    /// The first provider error that every later call would repeat, if any.
+    fatal: Option<String>,
 }
 
 /// What a revision step produced.
@@ -218,8 +226,10 @@ impl Engine {
         verdicts
     }
 
-    /// Every critic at once, each with its own timeout; a failure does not vote.
-    async fn critique(&self, thought: &Thought, it: &Iteration, log: &CallLog) -> Vec<Critique> {
+    /// Every critic at once, each with its own timeout; a failure does not vote. A
+    /// provider error that every later call would repeat (auth, quota, context length)
+    /// is returned beside the critiques: the run stops on it.
+    async fn critique(&self, thought: &Thought, it: &Iteration, log: &CallLog) -> Critiqued {
         let inner = &*self.inner;
         let cx = CritiqueContext {
             text: &it.text,
@@ -238,17 +248,24 @@ impl Engine {
                 match tokio::time::timeout(timeout, critic.critique(cx)).await {
                     Ok(Ok(mut c)) => {
                         name.clone_into(&mut c.critic);
-                        c
+                        (c, None)
                     }
-                    Ok(Err(e)) => Critique::failed(name, e.to_string()),
-                    Err(_) => Critique::failed(
-                        name,
-                        format!("timed out after {}s", timeout.as_secs_f64()),
-                    ),
+                    Ok(Err(e)) => {
+                        let fatal =
+                            matches!(&e, CriticError::Model(m) if m.kind.fails_every_call())
+                                .then(|| format!("critic {name} failed: {e}"));
+                        (Critique::failed(name, e.to_string()), fatal)
+                    }
+                    Err(_) => {
+                        let why = format!("timed out after {}s", timeout.as_secs_f64());
+                        (Critique::failed(name, why), None)
+                    }
                 }
             }
         });
-        futures::future::join_all(runs).await
+        let (critiques, fatal): (Vec<_>, Vec<_>) =
+            futures::future::join_all(runs).await.into_iter().unzip();
+        Critiqued { critiques, fatal: fatal.into_iter().flatten().next() }
     }
 
     /// One draft or revision call, streamed as [`Event::Delta`]s when the engine streams.
@@ -293,20 +310,33 @@ impl Engine {
                 Err(e) => return Revision::Failed(e),
             };
             let text = clean_revision(&completion.text);
-            let usable = completion.finish_reason != FinishReason::Length
-                && !text.is_empty()
-                && !same_text(&text, &it.text);
-            if inner.settings.stream && !usable {
+            let answered_by = if completion.provider.is_empty() {
+                inner.model.provider()
+            } else {
+                &completion.provider
+            };
+            let problem = if completion.finish_reason == FinishReason::Length {
+                Some("the revision was cut off at the token limit")
+            } else if text.is_empty() {
+                Some("the revision was empty")
+            } else if same_text(&text, &it.text) {
+                None
+            } else if unusable::echoes_instructions(&text, &req, it, &thought.input) {
+                Some("the revision echoed the revision instructions")
+            } else if answered_by == crate::model::local::PROVIDER
+                && unusable::unrelated(&text, &it.text, &thought.input)
+            {
+                Some("the revision shared almost no content words with the text it revises")
+            } else {
+                None
+            };
+            if inner.settings.stream && (problem.is_some() || same_text(&text, &it.text)) {
                 on_event(&Event::Restart { iteration: next });
             }
-            if completion.finish_reason == FinishReason::Length {
-                why = "the revision was cut off at the token limit".into();
-            } else if text.is_empty() {
-                why = "the revision was empty".into();
-            } else if same_text(&text, &it.text) {
-                return Revision::Identical;
-            } else {
-                return Revision::Text(text);
+            match problem {
+                Some(problem) => problem.clone_into(&mut why),
+                None if same_text(&text, &it.text) => return Revision::Identical,
+                None => return Revision::Text(text),
             }
             sampling.max_tokens = Some(sampling.max_tokens.unwrap_or(1024).saturating_mul(2));
             tag = tag.next_attempt();
@@ -356,13 +386,17 @@ impl Engine {
                     Phase::Critique
                 };
             }
-            Outcome::Critiqued(critiques) => {
+            Outcome::Critiqued(Critiqued { critiques, fatal }) => {
                 let it = &mut thought.iterations[index];
                 it.critiques = critiques;
                 let (satisfied, voting) = decide::votes(it, self.inner.settings.confidence_floor);
                 let failed = it.critiques.len() - voting;
                 on_event(&Event::Critiqued { iteration: index, satisfied, voting, failed });
                 thought.phase = Phase::Decide;
+                if let Some(why) = fatal {
+                    let why = format!("{why}; every later call would fail the same way");
+                    self.finish(thought, StopReason::Failed, why);
+                }
             }
             Outcome::Decided(decision) => {
                 let action = decision.action;

@@ -8,7 +8,8 @@
 //! `cache_hit = true` and is not counted as a request.
 
 use super::stream::{self, CompletionStream};
-use super::{Attempt, Completion, LanguageModel, ModelError, Request};
+use super::trace::Abandoned;
+use super::{Attempt, CallTrace, Completion, LanguageModel, ModelError, Request};
 use crate::thought::{CallRecord, CallRole};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -81,16 +82,19 @@ impl CallLog {
 
 /// Send `request` to `model` and record the call in `log`, whatever its outcome. The
 /// request recorded and sent is the one [`LanguageModel::prepare`] returns.
+///
+/// When the returned future is dropped before the answer (Ctrl-C, the run's deadline,
+/// a critic's timeout), the call is still recorded: every attempt that failed so far
+/// and the request in flight, if one was (see [`trace`](super::trace)).
 pub async fn call(
     model: &dyn LanguageModel,
     request: &Request,
     tag: &CallTag,
     log: &CallLog,
 ) -> Result<Completion, ModelError> {
-    let request = &*model.prepare(request);
-    let started = Instant::now();
-    let result = model.complete(request).await;
-    record(model, request, tag, log, started, &result);
+    let mut pending = Pending::new(model, request, tag, log);
+    let result = model.complete(&pending.request).await;
+    pending.finish(&result);
     result
 }
 
@@ -103,78 +107,134 @@ pub async fn call_streaming(
     log: &CallLog,
     on_delta: &mut (dyn FnMut(Option<&str>) + Send),
 ) -> Result<Completion, ModelError> {
-    let request = &*model.prepare(request);
-    let started = Instant::now();
-    let opened: Result<CompletionStream, ModelError> = model.stream(request).await;
+    let mut pending = Pending::new(model, request, tag, log);
+    let opened: Result<CompletionStream, ModelError> = model.stream(&pending.request).await;
     let result = match opened {
         Ok(s) => stream::collect(s, model.provider(), on_delta).await,
         Err(e) => Err(e),
     };
-    record(model, request, tag, log, started, &result);
+    pending.finish(&result);
     result
 }
 
-/// Append the records of one logical call: its failed attempts, then its outcome.
-fn record(
-    model: &dyn LanguageModel,
-    request: &Request,
-    tag: &CallTag,
-    log: &CallLog,
+/// One logical call on its way: the prepared request with a live trace, recorded by
+/// [`Pending::finish`], or — when dropped unfinished — as abandoned.
+struct Pending<'a> {
+    model: &'a dyn LanguageModel,
+    request: Request,
+    tag: &'a CallTag,
+    log: &'a CallLog,
     started: Instant,
-    result: &Result<Completion, ModelError>,
-) {
-    let total_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let attempts = match result {
-        Ok(c) => &c.failed_attempts,
-        Err(e) => &e.failed_attempts,
-    };
-    let base = CallRecord {
-        role: tag.role,
-        critic: tag.critic.clone(),
-        provider: model.provider().to_owned(),
-        model: model.model().to_owned(),
-        messages: request.messages.clone(),
-        sampling: request.sampling,
-        response_format: request.format.label().to_owned(),
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        latency_ms: 0.0,
-        attempt: tag.attempt,
-        finish_reason: None,
-        cache_hit: false,
-        response: None,
-        error: None,
-        cost_usd: None,
-    };
-    let mut spent_ms = 0.0;
-    for (i, a) in attempts.iter().enumerate() {
-        spent_ms += a.latency_ms + a.backoff_ms;
-        log.push(attempt_record(&base, a, tag.attempt + i as u32));
-    }
-    let attempt = tag.attempt + attempts.len() as u32;
-    let latency_ms = (total_ms - spent_ms).max(0.0);
-    log.push(match result {
-        Ok(c) => CallRecord {
-            provider: non_empty(&c.provider, &base.provider),
-            model: non_empty(&c.model, &base.model),
-            prompt_tokens: c.usage.prompt_tokens,
-            completion_tokens: c.usage.completion_tokens,
-            latency_ms,
-            attempt,
-            finish_reason: Some(c.finish_reason),
-            cache_hit: c.cache_hit,
-            response: Some(c.text.clone()),
-            ..base
-        },
-        Err(e) => CallRecord {
-            provider: non_empty(&e.provider, &base.provider),
-            latency_ms,
-            attempt,
-            error: Some(e.to_string()),
-            ..base
-        },
-    });
+    finished: bool,
 }
+
+impl<'a> Pending<'a> {
+    fn new(
+        model: &'a dyn LanguageModel,
+        request: &Request,
+        tag: &'a CallTag,
+        log: &'a CallLog,
+    ) -> Self {
+        let mut request = model.prepare(request).into_owned();
+        request.trace = CallTrace::new();
+        Self { model, request, tag, log, started: Instant::now(), finished: false }
+    }
+
+    /// The record's fields every attempt of this call shares; takes the messages.
+    fn base(&mut self) -> CallRecord {
+        CallRecord {
+            role: self.tag.role,
+            critic: self.tag.critic.clone(),
+            provider: self.model.provider().to_owned(),
+            model: self.model.model().to_owned(),
+            messages: std::mem::take(&mut self.request.messages),
+            sampling: self.request.sampling,
+            response_format: self.request.format.label().to_owned(),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            latency_ms: 0.0,
+            attempt: self.tag.attempt,
+            finish_reason: None,
+            cache_hit: false,
+            response: None,
+            error: None,
+            cost_usd: None,
+        }
+    }
+
+    /// Append the records of the finished call: its failed attempts, then its outcome.
+    fn finish(&mut self, result: &Result<Completion, ModelError>) {
+        self.finished = true;
+        let total_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let attempts = match result {
+            Ok(c) => &c.failed_attempts,
+            Err(e) => &e.failed_attempts,
+        };
+        let base = self.base();
+        let mut spent_ms = 0.0;
+        for (i, a) in attempts.iter().enumerate() {
+            spent_ms += a.latency_ms + a.backoff_ms;
+            self.log.push(attempt_record(&base, a, self.tag.attempt + i as u32));
+        }
+        let attempt = self.tag.attempt + attempts.len() as u32;
+        let latency_ms = (total_ms - spent_ms).max(0.0);
+        self.log.push(match result {
+            Ok(c) => CallRecord {
+                provider: non_empty(&c.provider, &base.provider),
+                model: non_empty(&c.model, &base.model),
+                prompt_tokens: c.usage.prompt_tokens,
+                completion_tokens: c.usage.completion_tokens,
+                latency_ms,
+                attempt,
+                finish_reason: Some(c.finish_reason),
+                cache_hit: c.cache_hit,
+                response: Some(c.text.clone()),
+                ..base
+            },
+            Err(e) => CallRecord {
+                provider: non_empty(&e.provider, &base.provider),
+                latency_ms,
+                attempt,
+                error: Some(e.to_string()),
+                ..base
+            },
+        });
+    }
+}
+
+impl Drop for Pending<'_> {
+    /// An unfinished call was abandoned: record what its trace saw — each failed
+    /// attempt, and the request in flight, which counts as sent.
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let Abandoned { failed, in_flight } = self.request.trace.take();
+        if failed.is_empty() && in_flight.is_none() {
+            return;
+        }
+        let base = self.base();
+        let mut attempt = self.tag.attempt;
+        for a in &failed {
+            self.log.push(attempt_record(&base, a, attempt));
+            attempt += 1;
+        }
+        if let Some(sent) = in_flight {
+            self.log.push(CallRecord {
+                provider: non_empty(&sent.provider, &base.provider),
+                latency_ms: sent.since.elapsed().as_secs_f64() * 1000.0,
+                attempt,
+                error: Some(ABANDONED.to_owned()),
+                ..base
+            });
+        }
+    }
+}
+
+/// The error of a call record whose request was in flight when the run stopped
+/// waiting for it.
+pub const ABANDONED: &str = "abandoned in flight: the request was sent, and the run stopped waiting for its answer \
+     (cancelled, deadline reached or critic timed out)";
 
 fn attempt_record(base: &CallRecord, a: &Attempt, attempt: u32) -> CallRecord {
     CallRecord {

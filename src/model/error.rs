@@ -23,8 +23,12 @@ pub enum ModelErrorKind {
     Server,
     /// The call took too long.
     Timeout,
-    /// The connection could not be made or was dropped.
+    /// The connection was dropped or reset after it was made.
     Connection,
+    /// The server could not be reached at all: connection refused, no route, a name
+    /// that does not resolve. Retried, but fewer times than other failures
+    /// (`retry.max_connect_attempts`): nothing is listening, and waiting rarely helps.
+    Unreachable,
     /// The server answered with something that is not a valid completion.
     Malformed,
 }
@@ -32,7 +36,17 @@ pub enum ModelErrorKind {
 impl ModelErrorKind {
     /// Whether a later attempt may succeed.
     pub fn is_retryable(self) -> bool {
-        matches!(self, Self::RateLimit | Self::Server | Self::Timeout | Self::Connection)
+        matches!(
+            self,
+            Self::RateLimit | Self::Server | Self::Timeout | Self::Connection | Self::Unreachable
+        )
+    }
+
+    /// Whether every later call of a run would fail the same way — a missing or wrong
+    /// key, an exhausted quota, a text beyond the model's context — so the run should
+    /// stop at the first one rather than send more.
+    pub fn fails_every_call(self) -> bool {
+        matches!(self, Self::Auth | Self::Quota | Self::ContextLength)
     }
 
     /// A short snake_case name.
@@ -47,6 +61,7 @@ impl ModelErrorKind {
             Self::Server => "server",
             Self::Timeout => "timeout",
             Self::Connection => "connection",
+            Self::Unreachable => "unreachable",
             Self::Malformed => "malformed",
         }
     }

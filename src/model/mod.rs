@@ -20,11 +20,13 @@ pub mod scripted;
 pub mod sse;
 pub mod stream;
 pub mod structured;
+pub mod trace;
 pub mod transport;
 
 pub use call::{CallLog, CallTag};
 pub use error::{ModelError, ModelErrorKind};
 pub use stream::{CompletionStream, StreamEvent};
+pub use trace::CallTrace;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -113,6 +115,10 @@ pub struct Request {
     pub sampling: Sampling,
     /// The answer format asked for.
     pub format: ResponseFormat,
+    /// The live trace of the call this request belongs to: what sends it marks it
+    /// sent, so an abandoned call still records it. Set by the recorder
+    /// ([`call::call`]); not part of equality or the cache key.
+    pub trace: CallTrace,
 }
 
 /// Why the model stopped writing.

@@ -78,6 +78,7 @@ impl LanguageModel for ScriptedModel {
             seen.push(request.clone());
             seen.len() - 1
         };
+        request.trace.sent("scripted");
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }

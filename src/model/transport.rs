@@ -4,11 +4,12 @@
 //! completion or typed error); all network I/O lives here. A [`Transport`] wraps one
 //! `reqwest` client (rustls, keep-alive connection pool), so cloning it is cheap and
 //! sequential calls to the same server reuse one TCP connection. It maps network
-//! failures to [`ModelErrorKind::Timeout`] and [`ModelErrorKind::Connection`] and hands
+//! failures to [`ModelErrorKind::Timeout`], [`ModelErrorKind::Unreachable`] and
+//! [`ModelErrorKind::Connection`] and hands
 //! every HTTP answer — success or not — back with its status, headers and body, so the
 //! provider can classify errors and read `Retry-After` itself.
 
-use super::{ModelError, ModelErrorKind};
+use super::{CallTrace, ModelError, ModelErrorKind};
 use futures::stream::BoxStream;
 use reqwest::header::HeaderMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -79,18 +80,22 @@ impl Transport {
     ///
     /// Any HTTP status is returned as an [`HttpResponse`]; only failures to get an
     /// answer are errors, attributed to `provider`: [`ModelErrorKind::Timeout`],
-    /// [`ModelErrorKind::Connection`] (refused, reset, dropped mid-body),
+    /// [`ModelErrorKind::Unreachable`] (refused, no route, unknown host),
+    /// [`ModelErrorKind::Connection`] (reset, dropped mid-body),
     /// [`ModelErrorKind::InvalidRequest`] (an unusable URL) or
     /// [`ModelErrorKind::Malformed`] (a body over [`MAX_BODY_BYTES`]). Header values
     /// are never put in errors or logs; mark secret ones sensitive anyway.
+    /// The request is marked sent on `trace` as it leaves.
     pub async fn post_json(
         &self,
         provider: &str,
         url: &str,
         headers: HeaderMap,
         body: &serde_json::Value,
+        trace: &CallTrace,
     ) -> Result<HttpResponse, ModelError> {
         let shown_url = url_for_display(url);
+        trace.sent(provider);
         let mut response = self
             .client
             .post(url)
@@ -163,8 +168,10 @@ impl Transport {
         headers: HeaderMap,
         body: &serde_json::Value,
         idle_timeout: Duration,
+        trace: &CallTrace,
     ) -> Result<StreamResponse, ModelError> {
         let shown_url = url_for_display(url);
+        trace.sent(provider);
         let send = self.client.post(url).headers(headers).json(body).send();
         let mut response = match tokio::time::timeout(idle_timeout, send).await {
             Ok(sent) => sent.map_err(|e| network_error(provider, &shown_url, e))?,
@@ -206,9 +213,10 @@ impl Transport {
         url: &str,
         headers: HeaderMap,
         body: &serde_json::Value,
+        trace: &CallTrace,
         classify: Classify<'_>,
     ) -> Result<Vec<u8>, ModelError> {
-        let response = self.post_json(provider, url, headers, body).await?;
+        let response = self.post_json(provider, url, headers, body, trace).await?;
         if !response.is_success() {
             return Err(classify(response.status, &response.headers, &response.body));
         }
@@ -218,6 +226,10 @@ impl Transport {
     /// Like [`Transport::exchange`], for a streamed answer: the body of a 2xx answer
     /// as it arrives (each chunk within `idle_timeout`); any other status is read whole
     /// and classified.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one exchange for every provider; an HTTP model over per-vendor dialects will own these"
+    )]
     pub async fn exchange_stream(
         &self,
         provider: &str,
@@ -225,9 +237,10 @@ impl Transport {
         headers: HeaderMap,
         body: &serde_json::Value,
         idle_timeout: Duration,
+        trace: &CallTrace,
         classify: Classify<'_>,
     ) -> Result<ByteStream, ModelError> {
-        let response = self.post_stream(provider, url, headers, body, idle_timeout).await?;
+        let response = self.post_stream(provider, url, headers, body, idle_timeout, trace).await?;
         if !response.is_success() {
             let full = response.read_all().await?;
             return Err(classify(full.status, &full.headers, &full.body));
@@ -245,6 +258,8 @@ fn idle_error(provider: &str, url: &str, idle: Duration) -> ModelError {
 fn network_error(provider: &str, url: &str, error: reqwest::Error) -> ModelError {
     let kind = if error.is_timeout() {
         ModelErrorKind::Timeout
+    } else if error.is_connect() {
+        ModelErrorKind::Unreachable
     } else if error.is_builder() {
         ModelErrorKind::InvalidRequest
     } else {
@@ -458,10 +473,16 @@ mod tests {
         let transport = Transport::new(TransportSettings::default()).unwrap();
         let url = format!("http://127.0.0.1:{port}/v1/chat/completions");
         let err = transport
-            .post_json("openai", &url, HeaderMap::new(), &serde_json::json!({}))
+            .post_json(
+                "openai",
+                &url,
+                HeaderMap::new(),
+                &serde_json::json!({}),
+                &CallTrace::default(),
+            )
             .await
             .unwrap_err();
-        assert_eq!(err.kind, ModelErrorKind::Connection, "{err}");
+        assert_eq!(err.kind, ModelErrorKind::Unreachable, "{err}");
         assert!(err.message.contains(&url), "{err}");
     }
 
@@ -469,7 +490,13 @@ mod tests {
     async fn unusable_url_is_an_invalid_request() {
         let transport = Transport::new(TransportSettings::default()).unwrap();
         let err = transport
-            .post_json("openai", "not a url", HeaderMap::new(), &serde_json::json!({}))
+            .post_json(
+                "openai",
+                "not a url",
+                HeaderMap::new(),
+                &serde_json::json!({}),
+                &CallTrace::default(),
+            )
             .await
             .unwrap_err();
         assert_eq!(err.kind, ModelErrorKind::InvalidRequest, "{err}");

@@ -132,7 +132,7 @@ impl LanguageModel for Anthropic {
         let headers = self.headers()?;
         let answer = self
             .transport
-            .exchange(PROVIDER, &self.url, headers, &body, &classify_error)
+            .exchange(PROVIDER, &self.url, headers, &body, &request.trace, &classify_error)
             .await
             .map_err(|e| self.redact(e))?;
         parse_response(&answer).map_err(|e| self.redact(e))
@@ -149,6 +149,7 @@ impl LanguageModel for Anthropic {
                 headers,
                 &body,
                 self.idle_timeout,
+                &request.trace,
                 &classify_error,
             )
             .await

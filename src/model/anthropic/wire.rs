@@ -263,6 +263,7 @@ mod tests {
             ],
             sampling: Sampling::default(),
             format,
+            ..Request::default()
         }
     }
 

@@ -178,7 +178,7 @@ impl LanguageModel for Gemini {
         let headers = self.headers()?;
         let answer = self
             .transport
-            .exchange(PROVIDER, &self.url, headers, &body, &classify_error)
+            .exchange(PROVIDER, &self.url, headers, &body, &request.trace, &classify_error)
             .await
             .map_err(|e| self.fail(e, request, schema_supported))?;
         parse_response(&answer).map_err(|e| self.redact(e))
@@ -196,6 +196,7 @@ impl LanguageModel for Gemini {
                 headers,
                 &body,
                 self.idle_timeout,
+                &request.trace,
                 &classify_error,
             )
             .await

@@ -291,6 +291,7 @@ mod tests {
             ],
             sampling: Sampling::default(),
             format,
+            ..Request::default()
         }
     }
 

@@ -71,6 +71,7 @@ mod tests {
             messages: vec![Message::system("Judge the text."), Message::user("<text>Hi</text>")],
             sampling: Sampling { temperature: Some(0.2), max_tokens },
             format: ResponseFormat::JsonSchema { name: "v".into(), schema: verdict_schema() },
+            ..Request::default()
         }
     }
 

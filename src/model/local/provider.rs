@@ -151,6 +151,7 @@ impl LanguageModel for LocalModel {
         let loaded = self.loaded;
         let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
         let flag = Arc::clone(&cancel.0);
+        request.trace.sent(PROVIDER);
         let output = tokio::task::spawn_blocking(move || loaded.generate(&job, &flag))
             .await
             .map_err(|e| {

@@ -18,8 +18,8 @@
 //! arrives as the stream's error, carrying every attempt like any other.
 
 use crate::model::{
-    Attempt, Completion, CompletionStream, LanguageModel, ModelError, ModelErrorKind, Request,
-    StreamEvent,
+    Attempt, CallTrace, Completion, CompletionStream, LanguageModel, ModelError, ModelErrorKind,
+    Request, StreamEvent,
 };
 use futures::StreamExt;
 use std::sync::Arc;
@@ -39,11 +39,14 @@ struct Attempts<P> {
     model: Arc<dyn LanguageModel>,
     failed: Vec<Attempt>,
     started: Instant,
+    /// The call's live trace: each failed attempt is reported to it at once, so a call
+    /// abandoned mid-way still records them.
+    trace: CallTrace,
 }
 
 impl<P: Plan> Attempts<P> {
-    fn new(first: Arc<dyn LanguageModel>, plan: P) -> Self {
-        Self { plan, model: first, failed: Vec::new(), started: Instant::now() }
+    fn new(first: Arc<dyn LanguageModel>, plan: P, trace: CallTrace) -> Self {
+        Self { plan, model: first, failed: Vec::new(), started: Instant::now(), trace }
     }
 
     /// Record the failure of the current attempt. `Ok(wait)`: try again (with the
@@ -59,7 +62,7 @@ impl<P: Plan> Attempts<P> {
             }
             Some((next, wait)) => {
                 let elapsed_ms = self.started.elapsed().as_secs_f64() * 1000.0;
-                self.failed.push(Attempt {
+                let attempt = Attempt {
                     provider: if error.provider.is_empty() {
                         self.model.provider().to_owned()
                     } else {
@@ -70,7 +73,9 @@ impl<P: Plan> Attempts<P> {
                     backoff_ms: wait.as_secs_f64() * 1000.0,
                     error: error.to_string(),
                     usage: Default::default(),
-                });
+                };
+                self.trace.failed(&attempt);
+                self.failed.push(attempt);
                 self.model = next;
                 Ok(wait)
             }
@@ -99,7 +104,7 @@ pub(super) async fn complete(
     plan: impl Plan,
     request: &Request,
 ) -> Result<Completion, ModelError> {
-    let mut attempts = Attempts::new(first, plan);
+    let mut attempts = Attempts::new(first, plan, request.trace.clone());
     loop {
         attempts.started = Instant::now();
         let model = Arc::clone(&attempts.model);
@@ -122,7 +127,7 @@ pub(super) fn stream(
     request: Request,
 ) -> CompletionStream {
     let state = State {
-        attempts: Attempts::new(first, plan),
+        attempts: Attempts::new(first, plan, request.trace.clone()),
         request,
         current: None,
         shown: false,

@@ -337,6 +337,7 @@ mod tests {
             messages: vec![Message::system("abcd"), Message::user("é".repeat(9))],
             sampling: Sampling { temperature: None, max_tokens: Some(100) },
             format: ResponseFormat::Text,
+            ..Request::default()
         };
         assert_eq!(estimate_tokens(&req), 4 + 100);
         req.sampling.max_tokens = None;
@@ -475,6 +476,7 @@ mod tests {
             messages: vec![Message::user("x".repeat(40))],
             sampling: Sampling { temperature: None, max_tokens: Some(90) },
             format: ResponseFormat::Text,
+            ..Request::default()
         };
         assert_eq!(estimate_tokens(&req), 100);
         let t0 = Instant::now();

@@ -6,14 +6,17 @@
 //! 4xx errors. The wait before retry `n` (from 0) is random in
 //! `[0, min(max_backoff, initial_backoff · 2ⁿ)]` ("full jitter", which spreads
 //! concurrent clients apart), and never shorter than the server's `Retry-After` /
-//! `retry-after-ms`. It gives up after `max_attempts` attempts, or when the next wait
+//! `retry-after-ms`. It gives up after `max_attempts` attempts (`max_connect_attempts`
+//! while the server cannot be reached at all), or when the next wait
 //! would take the total waited past `max_total_backoff`, returning the last error.
 //! Every failed attempt is reported in `failed_attempts` (see [`attempts`](super::attempts)).
 
 use super::attempts::{self, Plan};
 use super::jitter::{self, Jitter};
 use crate::model::PromptStyle;
-use crate::model::{Completion, CompletionStream, LanguageModel, ModelError, Request};
+use crate::model::{
+    Completion, CompletionStream, LanguageModel, ModelError, ModelErrorKind, Request,
+};
 use async_trait::async_trait;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -24,6 +27,10 @@ use std::time::Duration;
 pub struct RetryPolicy {
     /// Attempts per call, the first included; 1 never retries. Default: 6.
     pub max_attempts: u32,
+    /// Attempts per call while the server is [unreachable](ModelErrorKind::Unreachable)
+    /// (connection refused, no route), the first included. Default: 3, so a refused
+    /// connection fails a call within `initial_backoff · 3` (1.5 s).
+    pub max_connect_attempts: u32,
     /// The cap on the first wait; it doubles with each retry. Default: 500 ms.
     pub initial_backoff: Duration,
     /// The cap on any one wait (a longer `Retry-After` still wins). Default: 20 s.
@@ -36,6 +43,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_attempts: 6,
+            max_connect_attempts: 3,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(20),
             max_total_backoff: Duration::from_secs(60),
@@ -46,7 +54,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// A policy that never retries.
     pub fn never() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self { max_attempts: 1, max_connect_attempts: 1, ..Self::default() }
     }
 
     /// The longest jittered wait before retry `n` (from 0): `min(max_backoff,
@@ -65,7 +73,11 @@ impl RetryPolicy {
         waited: Duration,
         jitter: f64,
     ) -> Option<Duration> {
-        if !error.kind.is_retryable() || made >= self.max_attempts {
+        let cap = match error.kind {
+            ModelErrorKind::Unreachable => self.max_connect_attempts.min(self.max_attempts),
+            _ => self.max_attempts,
+        };
+        if !error.kind.is_retryable() || made >= cap {
             return None;
         }
         let jittered = self.ceiling(made.saturating_sub(1)).mul_f64(jitter.clamp(0.0, 1.0));
@@ -166,7 +178,7 @@ impl LanguageModel for Retry {
 mod tests {
     use super::super::testing::{Flaky, Step, events, shown};
     use super::*;
-    use crate::model::{ModelErrorKind, StreamEvent};
+    use crate::model::StreamEvent;
     use tokio::time::Instant;
 
     fn ms(n: u64) -> Duration {
@@ -176,6 +188,7 @@ mod tests {
     fn policy() -> RetryPolicy {
         RetryPolicy {
             max_attempts: 6,
+            max_connect_attempts: 3,
             initial_backoff: ms(100),
             max_backoff: ms(1000),
             max_total_backoff: Duration::from_secs(60),
@@ -217,6 +230,7 @@ mod tests {
             ModelErrorKind::Server,
             ModelErrorKind::Timeout,
             ModelErrorKind::Connection,
+            ModelErrorKind::Unreachable,
         ] {
             assert!(p.wait(&err(kind), 1, Duration::ZERO, 0.5).is_some(), "{kind}");
         }
@@ -269,6 +283,20 @@ mod tests {
         let waits: Vec<f64> = e.failed_attempts.iter().map(|a| a.backoff_ms).collect();
         assert_eq!(waits, [100.0, 200.0, 400.0, 800.0, 1000.0]);
         assert_eq!(t0.elapsed(), ms(2500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreachable_server_gets_fewer_attempts() {
+        let inner = Arc::new(Flaky::new("p", [Step::Fail(ModelErrorKind::Unreachable); 10]));
+        let t0 = Instant::now();
+        let e = retry(&inner, policy(), 1.0).complete(&Request::default()).await.unwrap_err();
+        assert_eq!(inner.calls(), 3);
+        assert_eq!((e.kind, e.failed_attempts.len()), (ModelErrorKind::Unreachable, 2));
+        assert_eq!(t0.elapsed(), ms(300));
+        let once = RetryPolicy { max_attempts: 1, ..policy() };
+        let inner = Arc::new(Flaky::new("p", [Step::Fail(ModelErrorKind::Unreachable); 10]));
+        retry(&inner, once, 1.0).complete(&Request::default()).await.unwrap_err();
+        assert_eq!(inner.calls(), 1, "max_attempts caps it too");
     }
 
     #[tokio::test(start_paused = true)]

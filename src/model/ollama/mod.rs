@@ -160,9 +160,14 @@ impl LanguageModel for Ollama {
         let headers = self.headers()?;
         let answer = self
             .transport
-            .exchange(PROVIDER, &self.url, headers, &body, &|status, headers, body| {
-                classify_error(status, headers, body, &self.model)
-            })
+            .exchange(
+                PROVIDER,
+                &self.url,
+                headers,
+                &body,
+                &request.trace,
+                &|status, headers, body| classify_error(status, headers, body, &self.model),
+            )
             .await
             .map_err(|e| self.fail(e, request, schema_supported))?;
         parse_response(&answer).map_err(|e| self.redact(e))
@@ -180,6 +185,7 @@ impl LanguageModel for Ollama {
                 headers,
                 &body,
                 self.idle_timeout,
+                &request.trace,
                 &|status, headers, body| classify_error(status, headers, body, &self.model),
             )
             .await

@@ -173,6 +173,7 @@ mod tests {
             messages: vec![Message::system("Be a critic."), Message::user("Text: hi")],
             sampling: Sampling { temperature: Some(0.2), max_tokens: Some(64) },
             format,
+            ..Request::default()
         }
     }
 

@@ -227,7 +227,7 @@ impl LanguageModel for OpenAi {
         let headers = self.headers()?;
         let answer = self
             .transport
-            .exchange(PROVIDER, &self.url, headers, &body, &classify_error)
+            .exchange(PROVIDER, &self.url, headers, &body, &request.trace, &classify_error)
             .await
             .map_err(|e| self.fail(e, request, schema_supported))?;
         parse_response(&answer).map_err(|e| self.redact(e))
@@ -245,6 +245,7 @@ impl LanguageModel for OpenAi {
                 headers,
                 &body,
                 self.idle_timeout,
+                &request.trace,
                 &classify_error,
             )
             .await

@@ -300,6 +300,7 @@ mod tests {
             messages: vec![Message::system("Be a critic."), Message::user("Text: hi")],
             sampling: Sampling::default(),
             format,
+            ..Request::default()
         }
     }
 

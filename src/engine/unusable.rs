@@ -1,0 +1,161 @@
+//! Revisions that must not replace the text although the model answered: one that
+//! echoes the revision instructions, and — for the small local model — one that has
+//! nothing to do with the text it revises.
+//!
+//! Both are recorded and treated like an empty or cut-off revision (retried once, else
+//! the previous text is kept), so an answer such as "Rewrite the text with these
+//! changes: - Add 8 words (has 7, needs at least 15)" can never pass a word limit, be
+//! ranked best and be returned.
+
+use crate::model::Request;
+use crate::thought::Iteration;
+use std::collections::HashSet;
+
+/// How many consecutive words an echo shares with the instructions.
+const ECHO_WORDS: usize = 4;
+
+/// Whether `revision` repeats the revision instructions of `request`: it shares a run
+/// of [`ECHO_WORDS`] words with the request's messages that is in neither the text
+/// under revision, the run's input, nor the critics' feedback and suggestions (which a
+/// revision may rightly take up). What is left is the prompt's own scaffolding and the
+/// validators' messages — words no real revision contains.
+pub(crate) fn echoes_instructions(
+    revision: &str,
+    request: &Request,
+    it: &Iteration,
+    input: &str,
+) -> bool {
+    let asked = request.messages.iter().flat_map(|m| shingles(&m.content)).collect::<HashSet<_>>();
+    let mut own = shingles(&it.text).chain(shingles(input)).collect::<HashSet<_>>();
+    for c in &it.critiques {
+        own.extend(shingles(&c.feedback));
+        for s in &c.suggestions {
+            own.extend(shingles(s));
+        }
+    }
+    shingles(revision).any(|s| asked.contains(&s) && !own.contains(&s))
+}
+
+/// The share of a text's content words a revision must keep, or of the revision's
+/// content words that must come from the text, for a small model's revision to count
+/// as a revision of that text.
+const KEPT_AT_LEAST: f64 = 0.2;
+/// See [`KEPT_AT_LEAST`].
+const FROM_TEXT_AT_LEAST: f64 = 0.3;
+/// Texts with fewer content words than this are too short to judge.
+const MIN_CONTENT_WORDS: usize = 3;
+
+/// Whether `revision` shares almost no content words with `text` (or the run's
+/// `input`): it keeps under a fifth of the text's content words, and under a third of
+/// its own come from the text. An expansion keeps the text's words; a shortening takes
+/// its words from the text; an answer about something else does neither. Only for the
+/// local model, which drifts; a capable model's full rewrite is a valid revision.
+pub(crate) fn unrelated(revision: &str, text: &str, input: &str) -> bool {
+    let theirs = content_words(text);
+    let mine = content_words(revision);
+    if theirs.len() < MIN_CONTENT_WORDS || mine.is_empty() {
+        return false;
+    }
+    let source: HashSet<_> = theirs.iter().cloned().chain(content_words(input)).collect();
+    let kept = theirs.iter().filter(|w| mine.contains(*w)).count() as f64 / theirs.len() as f64;
+    let from_text = mine.iter().filter(|w| source.contains(*w)).count() as f64 / mine.len() as f64;
+    kept < KEPT_AT_LEAST && from_text < FROM_TEXT_AT_LEAST
+}
+
+/// Lower-case words: runs of letters and digits.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
+}
+
+/// Every run of [`ECHO_WORDS`] consecutive words, joined by spaces.
+fn shingles(text: &str) -> impl Iterator<Item = String> {
+    let words: Vec<String> = words(text).collect();
+    let runs = words.len().saturating_sub(ECHO_WORDS - 1);
+    (0..runs).map(move |i| words[i..i + ECHO_WORDS].join(" "))
+}
+
+/// Words that carry content, folded a little ("panels" and "panel" are one word).
+fn content_words(text: &str) -> HashSet<String> {
+    words(text)
+        .filter(|w| w.chars().count() >= 3 && !STOP_WORDS.contains(&w.as_str()))
+        .map(|w| match w.strip_suffix('s') {
+            Some(stem) if stem.chars().count() >= 3 => stem.to_owned(),
+            _ => w,
+        })
+        .collect()
+}
+
+/// Common English words that say nothing about a text's content.
+const STOP_WORDS: &[&str] = &[
+    "the", "and", "for", "with", "that", "this", "these", "those", "are", "was", "were", "you",
+    "your", "our", "its", "from", "have", "has", "had", "but", "not", "all", "can", "will",
+    "would", "should", "could", "they", "them", "their", "there", "here", "what", "which", "who",
+    "when", "where", "how", "why", "into", "onto", "about", "than", "then", "also", "very", "just",
+    "more", "most", "some", "any", "each", "every", "other", "such", "only", "own", "same", "too",
+    "out", "off", "over", "under", "again", "once", "been", "being", "does", "did", "doing",
+    "because", "while", "until", "both", "few", "nor", "yet", "she", "his", "her", "him", "one",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::prompts;
+    use crate::model::{PromptStyle, Sampling};
+    use crate::thought::{Critique, Mode, Verdict};
+
+    fn iteration(text: &str) -> Iteration {
+        let mut it = Iteration::new(0, text.into());
+        it.validations.push(Verdict::fail("words", 0.5, "Add 8 words (has 7, needs at least 15)"));
+        it.critiques.push(Critique {
+            critic: "reflexion".into(),
+            needs_improvement: true,
+            confidence: 0.9,
+            feedback: "Say where the lamp ships from.".into(),
+            suggestions: vec!["Mention that it ships free in the US".into()],
+            error: None,
+        });
+        it
+    }
+
+    fn echo(revision: &str, style: PromptStyle) -> bool {
+        let it = iteration("Our lamp are good and cheap, buy it.");
+        let req = prompts::revise(Mode::Improve, &it.text, &it, 0.5, Sampling::default(), style);
+        echoes_instructions(revision, &req, &it, &it.text)
+    }
+
+    #[test]
+    fn echoed_instructions_are_caught_in_both_prompt_styles() {
+        for style in [PromptStyle::Compact, PromptStyle::Standard] {
+            let sent =
+                "Rewrite the text with these changes: - Add 8 words (has 7, needs at least 15)";
+            assert!(echo(sent, style), "{style:?}");
+        }
+        let compact = "Rewrite the text with only the rewritten text as a result of instructions";
+        assert!(echo(compact, PromptStyle::Compact));
+        assert!(echo("Output only the revised text. Our lamp is good.", PromptStyle::Standard));
+    }
+
+    #[test]
+    fn a_revision_that_takes_up_a_suggestion_is_no_echo() {
+        for style in [PromptStyle::Compact, PromptStyle::Standard] {
+            let good = "Our lamp is good and cheap, and it ships free in the US. Buy it today.";
+            assert!(!echo(good, style), "{style:?}");
+        }
+    }
+
+    #[test]
+    fn unrelated_text_is_told_from_expansions_and_shortenings() {
+        let text = "Solar panels is cheap now and they pays back in five years on most roofs.";
+        let unrelated_answer =
+            "Rewrite the paragraph as a result of instructions given by the editor.";
+        assert!(unrelated(unrelated_answer, text, text));
+        let fixed = "Solar panels are cheap now, and they pay back in five years on most roofs.";
+        assert!(!unrelated(fixed, text, text));
+        let longer = "Solar panels are cheap now. On most roofs they pay back their price in \
+                      about five years, and after that the electricity they make is free for \
+                      decades, which lowers bills and cuts emissions.";
+        assert!(!unrelated(longer, text, text));
+        assert!(!unrelated("Solar panels are cheap.", text, text));
+        assert!(!unrelated("Anything at all.", "Too short.", "Too short."), "too short to judge");
+    }
+}
