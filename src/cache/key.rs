@@ -18,19 +18,23 @@
 //!
 //! # The hash
 //!
-//! FNV-1a, 128 bits, over the UTF-8 bytes of the canonical JSON (chosen because it is
-//! tiny, fast and fully specified, so every process and machine computes the same key;
-//! no crate needed). It is not a cryptographic hash: the cache is the user's own, not
-//! fed by an adversary. As a guard against an accidental collision or an entry written
-//! by another key version, every stored entry carries a second, independent 64-bit
-//! check of the same text, verified on read ([`CacheKey::check`]).
+//! XXH3, 128 bits, over the UTF-8 bytes of the canonical JSON (`xxhash-rust`: fully
+//! specified and the same on every platform, so every process and machine computes the
+//! same key, at a fraction of a CPU instruction per byte). It is not a cryptographic
+//! hash: the cache is the user's own, not fed by an adversary. As a guard against an
+//! accidental collision or an entry written by another key version, every stored entry
+//! carries a second, independent 64-bit check of the same text (XXH3-64 with its own
+//! seed), verified on read ([`CacheKey::check`]).
+//!
+//! The canonical text is written straight from the request — no intermediate JSON
+//! value, no copy of the messages — since a key is computed for every call.
 
-use crate::model::{Request, ResponseFormat};
-use serde_json::{Value, json};
+use crate::model::{Request, ResponseFormat, Role};
+use serde_json::Value;
 use std::fmt;
 
 /// The version of the key layout; bump it when what goes into the key changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 tokio::task_local! {
     static SAMPLE: u32;
@@ -70,8 +74,11 @@ impl CacheKey {
         request: &Request,
         sample: u32,
     ) -> Self {
-        let text = canonical_text(provider, model, endpoint, request, sample);
-        Self { hash: fnv1a_128(text.as_bytes()), check: check_64(text.as_bytes()) }
+        let text = canonical_bytes(provider, model, endpoint, request, sample);
+        Self {
+            hash: xxhash_rust::xxh3::xxh3_128(&text),
+            check: xxhash_rust::xxh3::xxh3_64_with_seed(&text, CHECK_SEED),
+        }
     }
 
     /// The 128-bit hash.
@@ -96,7 +103,11 @@ impl fmt::Display for CacheKey {
     }
 }
 
-/// The canonical JSON text hashed into the key (see the module docs).
+/// The seed of the independent check hash.
+const CHECK_SEED: u64 = 0x7265_6472_6166_7421;
+
+/// The canonical JSON text hashed into the key (see the module docs): an object with
+/// its keys in sorted order, no spaces.
 pub fn canonical_text(
     provider: &str,
     model: &str,
@@ -104,84 +115,114 @@ pub fn canonical_text(
     request: &Request,
     sample: u32,
 ) -> String {
-    let messages: Vec<Value> =
-        request.messages.iter().map(|m| json!([m.role, normalise(&m.content)])).collect();
-    let format = match &request.format {
-        ResponseFormat::Text => json!({"type": "text"}),
-        ResponseFormat::JsonObject => json!({"type": "json_object"}),
+    let bytes = canonical_bytes(provider, model, endpoint, request, sample);
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`canonical_text`] as the UTF-8 bytes that are hashed.
+fn canonical_bytes(
+    provider: &str,
+    model: &str,
+    endpoint: Option<&str>,
+    request: &Request,
+    sample: u32,
+) -> Vec<u8> {
+    let size: usize = request.messages.iter().map(|m| m.content.len() + 16).sum();
+    let mut out = Vec::with_capacity(size + 256);
+    out.extend_from_slice(b"{\"endpoint\":");
+    match endpoint {
+        Some(e) => push_json(&mut out, e),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"format\":");
+    match &request.format {
+        ResponseFormat::Text => out.extend_from_slice(b"{\"type\":\"text\"}"),
+        ResponseFormat::JsonObject => out.extend_from_slice(b"{\"type\":\"json_object\"}"),
         ResponseFormat::JsonSchema { name, schema } => {
-            json!({"type": "json_schema", "name": name, "schema": schema})
+            out.extend_from_slice(b"{\"name\":");
+            push_json(&mut out, name);
+            out.extend_from_slice(b",\"schema\":");
+            write_canonical(schema, &mut out);
+            out.extend_from_slice(b",\"type\":\"json_schema\"}");
         }
-    };
-    let value = json!({
-        "v": VERSION,
-        "provider": provider,
-        "model": model,
-        "endpoint": endpoint,
-        "messages": messages,
-        "temperature": request.sampling.temperature,
-        "max_tokens": request.sampling.max_tokens,
-        "format": format,
-        "sample": sample,
-    });
-    let mut out = String::with_capacity(256);
-    write_canonical(&value, &mut out);
+    }
+    out.extend_from_slice(b",\"max_tokens\":");
+    push_json(&mut out, &request.sampling.max_tokens);
+    out.extend_from_slice(b",\"messages\":[");
+    for (i, m) in request.messages.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(match m.role {
+            Role::System => b"[\"system\",".as_slice(),
+            Role::User => b"[\"user\",",
+            Role::Assistant => b"[\"assistant\",",
+        });
+        let content = m.content.trim();
+        if content.contains('\r') {
+            push_json(&mut out, &content.replace("\r\n", "\n"));
+        } else {
+            push_json(&mut out, content);
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b"],\"model\":");
+    push_json(&mut out, model);
+    out.extend_from_slice(b",\"provider\":");
+    push_json(&mut out, provider);
+    out.extend_from_slice(format!(",\"sample\":{sample},\"temperature\":").as_bytes());
+    // Through a `Value`, as version 1 wrote it: an f32 widened to f64.
+    push_json(&mut out, &request.sampling.temperature.map(Value::from));
+    out.extend_from_slice(format!(",\"v\":{VERSION}}}").as_bytes());
     out
 }
 
-/// `\r\n` → `\n`, and whitespace at both ends trimmed.
-fn normalise(content: &str) -> String {
-    let trimmed = content.trim();
-    if trimmed.contains('\r') { trimmed.replace("\r\n", "\n") } else { trimmed.to_owned() }
+/// `value` as `serde_json` writes it (strings escaped, no spaces).
+fn push_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    // Writing a string, a number, an option of one or a `Value` into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(out, value);
 }
 
 /// JSON with object keys sorted at every level, no spaces: one text per value,
 /// whatever order its maps were built in.
-fn write_canonical(value: &Value, out: &mut String) {
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            out.push('{');
+            out.push(b'{');
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
+                push_json(out, key);
+                out.push(b':');
                 if let Some(v) = map.get(key) {
                     write_canonical(v, out);
                 }
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => push_json(out, scalar),
     }
 }
 
-/// FNV-1a, 128 bits.
+/// FNV-1a, 128 bits: a tiny, fully specified hash for names derived from text (it is
+/// no longer the cache key's hash, which is XXH3).
 pub fn fnv1a_128(bytes: &[u8]) -> u128 {
     const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
     const PRIME: u128 = 0x0000000001000000000000000000013b;
     bytes.iter().fold(OFFSET, |h, b| (h ^ u128::from(*b)).wrapping_mul(PRIME))
-}
-
-/// FNV-1a, 64 bits, over the bytes in reverse: independent enough of the 128-bit hash
-/// to catch a collision of it.
-fn check_64(bytes: &[u8]) -> u64 {
-    const OFFSET: u64 = 0xcbf29ce484222325;
-    const PRIME: u64 = 0x100000001b3;
-    bytes.iter().rev().fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
 }
 
 #[cfg(test)]
@@ -208,6 +249,60 @@ mod tests {
         assert_eq!(fnv1a_128(b"a"), 0xd228cb696f1a8caf78912b704e4a8964);
     }
 
+    /// The key of `request("hello", 0.5)` for `openai` / `m`, as every process computes it.
+    const PINNED: &str = "610215dab5eed484ba46ea496c96d112";
+
+    /// The canonical text as version 1 built it, through a `serde_json::Value`: the
+    /// direct writer must give the same text, byte for byte (but for the version).
+    fn canonical_via_value(request: &Request, endpoint: Option<&str>, sample: u32) -> String {
+        use serde_json::json;
+        let messages: Vec<Value> = request
+            .messages
+            .iter()
+            .map(|m| json!([m.role, m.content.trim().replace("\r\n", "\n")]))
+            .collect();
+        let format = match &request.format {
+            ResponseFormat::Text => json!({"type": "text"}),
+            ResponseFormat::JsonObject => json!({"type": "json_object"}),
+            ResponseFormat::JsonSchema { name, schema } => {
+                json!({"type": "json_schema", "name": name, "schema": schema})
+            }
+        };
+        let value = json!({
+            "v": VERSION, "provider": "openai", "model": "m", "endpoint": endpoint,
+            "messages": messages, "temperature": request.sampling.temperature,
+            "max_tokens": request.sampling.max_tokens, "format": format, "sample": sample,
+        });
+        let mut out = Vec::new();
+        write_canonical(&value, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_direct_writer_matches_the_value_layout() {
+        let mut tricky = request("  quote \" back\\slash \u{1} é 😀\r\nline  ", 0.7);
+        tricky.messages.push(Message::assistant("\t tab"));
+        tricky.sampling = Sampling { temperature: None, max_tokens: None };
+        let mut schema = request("x", 0.1);
+        schema.format = ResponseFormat::JsonSchema {
+            name: "verdict".into(),
+            schema: serde_json::json!({"type": "object", "required": ["a"], "x": {"b": 1, "a": [true, null, 1.5]}}),
+        };
+        let mut object = request("y", 1.0);
+        object.format = ResponseFormat::JsonObject;
+        for (r, endpoint, sample) in [
+            (request("hello", 0.5), None, 0),
+            (tricky, Some("http://h/v1"), 3),
+            (schema, None, 1),
+            (object, Some("e\"p"), 0),
+        ] {
+            assert_eq!(
+                canonical_text("openai", "m", endpoint, &r, sample),
+                canonical_via_value(&r, endpoint, sample)
+            );
+        }
+    }
+
     #[test]
     fn the_key_is_stable_across_processes() {
         // A fixed request must always give this key: a change here invalidates every
@@ -216,8 +311,9 @@ mod tests {
         assert_eq!(k.hex().len(), 32);
         assert_eq!(
             canonical_text("openai", "m", None, &request("hello", 0.5), 0),
-            r#"{"endpoint":null,"format":{"type":"text"},"max_tokens":64,"messages":[["system","sys"],["user","hello"]],"model":"m","provider":"openai","sample":0,"temperature":0.5,"v":1}"#
+            r#"{"endpoint":null,"format":{"type":"text"},"max_tokens":64,"messages":[["system","sys"],["user","hello"]],"model":"m","provider":"openai","sample":0,"temperature":0.5,"v":2}"#
         );
+        assert_eq!(k.hex(), PINNED, "the hash of the canonical text is pinned too");
         assert_eq!(k, key(&request("hello", 0.5)));
     }
 

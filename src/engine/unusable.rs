@@ -25,8 +25,8 @@ pub(crate) fn echoes_instructions(
     it: &Iteration,
     input: &str,
 ) -> bool {
-    let asked = request.messages.iter().flat_map(|m| shingles(&m.content)).collect::<HashSet<_>>();
-    let mut own = shingles(&it.text).chain(shingles(input)).collect::<HashSet<_>>();
+    let asked: HashSet<u64> = request.messages.iter().flat_map(|m| shingles(&m.content)).collect();
+    let mut own: HashSet<u64> = shingles(&it.text).chain(shingles(input)).collect();
     for c in &it.critiques {
         own.extend(shingles(&c.feedback));
         for s in &c.suggestions {
@@ -67,11 +67,32 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
 }
 
-/// Every run of [`ECHO_WORDS`] consecutive words, joined by spaces.
-fn shingles(text: &str) -> impl Iterator<Item = String> {
-    let words: Vec<String> = words(text).collect();
-    let runs = words.len().saturating_sub(ECHO_WORDS - 1);
-    (0..runs).map(move |i| words[i..i + ECHO_WORDS].join(" "))
+/// A hash of every run of [`ECHO_WORDS`] consecutive words, case folded. Hashes, not
+/// strings: the check runs on every revision, over the whole prompt, and must cost
+/// next to nothing beside the model call.
+fn shingles(text: &str) -> impl Iterator<Item = u64> + '_ {
+    let mut window = [0u64; ECHO_WORDS];
+    let mut seen = 0usize;
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).filter_map(move |w| {
+        window.rotate_left(1);
+        window[ECHO_WORDS - 1] = word_hash(w);
+        seen += 1;
+        (seen >= ECHO_WORDS).then(|| {
+            window
+                .iter()
+                .fold(0xcbf2_9ce4_8422_2325, |h, w| (h ^ w).wrapping_mul(MIX).rotate_left(23))
+        })
+    })
+}
+
+/// An odd multiplier that spreads bits (from the FNV and Fx hashes' family).
+const MIX: u64 = 0x0100_0000_01b3_0f2b;
+
+/// A hash of `word`, lower-cased as [`words`] does.
+fn word_hash(word: &str) -> u64 {
+    word.chars()
+        .flat_map(char::to_lowercase)
+        .fold(0x8422_2325_cbf2_9ce4, |h, c| (h ^ u64::from(c)).wrapping_mul(MIX))
 }
 
 /// Words that carry content, folded a little ("panels" and "panel" are one word).
@@ -141,6 +162,17 @@ mod tests {
             let good = "Our lamp is good and cheap, and it ships free in the US. Buy it today.";
             assert!(!echo(good, style), "{style:?}");
         }
+    }
+
+    #[test]
+    fn shingles_are_case_blind_and_four_words_long() {
+        let a: Vec<u64> = shingles("Output ONLY the rewritten text").collect();
+        let b: Vec<u64> = shingles("output only the Rewritten Text!").collect();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a, b);
+        assert_eq!(shingles("three words only").count(), 0);
+        let c: Vec<u64> = shingles("only the rewritten output").collect();
+        assert!(!a.contains(&c[0]), "order matters");
     }
 
     #[test]
