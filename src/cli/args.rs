@@ -19,6 +19,17 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+impl Cli {
+    /// Whether `-v` was given (to a command that has it).
+    pub(crate) fn verbose(&self) -> bool {
+        match &self.command {
+            Command::Improve(a) => a.run.verbose,
+            Command::Generate(a) => a.run.verbose,
+            _ => false,
+        }
+    }
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
@@ -121,7 +132,7 @@ pub(crate) struct RunArgs {
     /// Print the whole audit trail (the Thought) as JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Print progress (one line per phase) on stderr.
+    /// Print progress (one line per phase) on stderr, and llama.cpp's own warnings.
     #[arg(long, short)]
     pub(crate) verbose: bool,
     /// Stream the draft and every revision to stderr as the model writes them (stdout
