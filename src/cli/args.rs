@@ -67,8 +67,14 @@ pub(crate) struct ImproveArgs {
     /// Read the text from this file.
     #[arg(long, value_name = "PATH")]
     pub(crate) file: Option<PathBuf>,
-    /// With --file: write the final text back to the file (atomically), unless the run
-    /// failed or was cancelled.
+    /// With --file: write the final text back to the file, unless the run failed or was
+    /// cancelled, or the text is unchanged (then the file is not touched).
+    ///
+    /// The write is atomic (a new temporary file beside it, renamed over it) and keeps
+    /// the file's mode, owner and group and its final line ending; a symlink is written
+    /// through (its target changes, the link stays). Checked before any model call: a
+    /// read-only file (no write bit) is refused, even for root, as is a file whose
+    /// directory does not allow the temporary file or whose owner cannot be kept (exit 2).
     // `conflicts_with` as well: clap waives `requires = "file"` when TEXT, which itself
     // conflicts with --file, is given, and --in-place would be silently ignored.
     #[arg(long, requires = "file", conflicts_with = "text")]

@@ -1,6 +1,7 @@
 //! The `redraft` binary's commands: argument parsing, input and output, exit codes.
 
 pub(crate) mod args;
+mod in_place;
 mod input;
 mod list;
 mod model;

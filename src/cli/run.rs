@@ -2,6 +2,7 @@
 //! configuration and the flags, run with Ctrl-C wired to cancellation, and report.
 
 use super::args::RunArgs;
+use super::in_place::Target;
 use super::{Failure, output, plan, print_stdout, stderr};
 use anyhow::anyhow;
 use redraft::EngineBuilder;
@@ -22,6 +23,8 @@ pub(crate) async fn run(
     if args.dry_run {
         return plan::run(mode, &input, &config, args.json).await;
     }
+    // Before any model call: a file that cannot be written back costs no tokens.
+    let target = in_place.map(Target::prepare).transpose()?;
     let engine = EngineBuilder::for_config(&config)?.stream(args.stream).build()?;
     if config.provider.name == redraft::model::local::PROVIDER {
         let file = config.local.model_file()?;
@@ -39,8 +42,8 @@ pub(crate) async fn run(
     let thought = engine.run(engine.new_thought(mode, input), &cancel, &mut on_event).await;
     // The file is written back whatever became of the output.
     let reported = report(&thought, args.json);
-    if let Some(path) = in_place {
-        write_back(&thought, path)?;
+    if let Some(target) = &target {
+        target.write_back(&thought)?;
     }
     reported?;
     Ok(exit_code(&thought))
@@ -125,23 +128,9 @@ fn report(thought: &Thought, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Write the final text back over the input file (write a sibling, then rename).
-fn write_back(thought: &Thought, path: &Path) -> Result<(), Failure> {
-    let keep = matches!(thought.stop_reason, Some(StopReason::Failed | StopReason::Cancelled));
-    let Some(text) = thought.final_text.as_deref().filter(|_| !keep) else {
-        stderr::line(format_args!("redraft: {} left unchanged", path.display()));
-        return Ok(());
-    };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".redraft-tmp");
-    let write =
-        std::fs::write(&tmp, with_final_newline(text)).and_then(|()| std::fs::rename(&tmp, path));
-    write.map_err(|e| Failure::Runtime(anyhow!("cannot write {}: {e}", path.display())))
-}
-
-/// `text` ending with exactly the line break it had, or one if it had none: a text read
-/// from a file or stdin keeps its own final newline, so an accepted file is rewritten
-/// byte for byte.
+/// `text` for standard output, a stream of lines: it ends with the line break it had,
+/// or one if it had none, so the shell's prompt or the next output starts on a line of
+/// its own. (A file written back keeps its own ending: see `in_place`.)
 fn with_final_newline(text: &str) -> String {
     if text.ends_with('\n') { text.to_owned() } else { format!("{text}\n") }
 }
