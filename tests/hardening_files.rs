@@ -2,7 +2,7 @@
 //! `--in-place` keeps the file's mode, owner and symlinks, refuses what it cannot or must
 //! not write before any model call, never follows a planted temporary file, and leaves
 //! an unchanged file alone; a broken stderr never costs the result; log lines carry no
-//! colour codes when stderr is not a terminal.
+//! colour codes when stderr is not a terminal; `model path` fails for a missing file.
 //!
 //! The permission tests run the binary as the unprivileged user 65534 through
 //! `setpriv` (root may write anything, so only another user can be denied). They need
@@ -415,4 +415,33 @@ fn a_warning_on_a_piped_stderr_carries_no_colour_codes() {
     let out = run.args(["improve", "A lamp."]).server(&server).run();
     assert!(out.stderr.contains("WARN"), "a warning was logged:\n{out}");
     assert!(!out.stderr.contains("\x1b["), "no ANSI escape codes:\n{out:?}", out = out.stderr);
+}
+
+// ---------------------------------------------------------------------------------
+// `redraft model path`
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn model_path_of_a_missing_file_prints_it_and_exits_1() {
+    let out = Redraft::new().args(["model", "path", "--model-path", "/nonexistent.gguf"]).run();
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(out.stdout, "/nonexistent.gguf\n", "{out}");
+    assert!(out.stderr.contains("/nonexistent.gguf"), "{out}");
+    assert!(!out.stderr.contains("panicked"), "{out}");
+}
+
+#[test]
+fn model_path_of_a_present_file_exits_0() {
+    let run = Redraft::new();
+    let path = run.dir().write("m.gguf", b"GGUF");
+    let out = run.args(["model", "path", "--model-path"]).args([&path]).run();
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(out.stdout, format!("{}\n", path.display()), "{out}");
+}
+
+#[test]
+fn model_path_help_documents_the_exit_code() {
+    let out = Redraft::new().args(["model", "path", "--help"]).run();
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("exits 1 when it is missing"), "{out}");
 }

@@ -197,6 +197,9 @@ pub(crate) enum ModelCommand {
     /// Print the path of the GGUF file the local provider loads (`--model-path` /
     /// `local.model_path`, else the default model in the model directory), and say on
     /// stderr whether it is there.
+    ///
+    /// Exits 0 when the file is there; exits 1 when it is missing (the path is still
+    /// printed on stdout, the reason on stderr).
     Path {
         /// A TOML config file (default: ./redraft.toml when it exists).
         #[arg(long, value_name = "FILE")]

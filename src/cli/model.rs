@@ -47,7 +47,7 @@ pub(crate) fn fetch(config_file: Option<&Path>) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Print where the local model file is (or would be).
+/// Print where the local model file is (or would be); exit 1 when it is not there.
 pub(crate) fn path(
     config_file: Option<&Path>,
     model_path: Option<PathBuf>,
@@ -55,10 +55,12 @@ pub(crate) fn path(
     let config = load(config_file, model_path)?;
     let file = config.local.model_file()?;
     print_stdout(&format!("{}\n", file.display()))?;
-    if !file.is_file() {
+    if file.is_file() {
+        Ok(ExitCode::SUCCESS)
+    } else {
         stderr::line(format_args!("redraft: {}", missing_model_message(&file)));
+        Ok(ExitCode::from(1))
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn load(file: Option<&Path>, model_path: Option<PathBuf>) -> Result<Config, Failure> {
