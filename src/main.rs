@@ -8,28 +8,22 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::args::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    cli::stderr::init_logging(cli.verbose());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("redraft: error: cannot start the async runtime: {e}");
+            cli::stderr::line(format_args!("redraft: error: cannot start the async runtime: {e}"));
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(cli::dispatch(cli)) {
         Ok(code) => code,
         Err(cli::Failure::Usage(e)) => {
-            eprintln!("redraft: error: {e:#}");
+            cli::stderr::line(format_args!("redraft: error: {e:#}"));
             ExitCode::from(2)
         }
         Err(cli::Failure::Runtime(e)) => {
-            eprintln!("redraft: error: {e:#}");
+            cli::stderr::line(format_args!("redraft: error: {e:#}"));
             ExitCode::from(1)
         }
     }

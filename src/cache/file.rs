@@ -1,9 +1,10 @@
 //! The file tier: one JSON file per answer in a directory, `<dir>/<hash>.json`, kept
 //! across runs.
 //!
-//! Writes are atomic: the entry is written to a temporary file in the same directory,
-//! then renamed over the final name, so a reader never sees half an entry and two
-//! writers of one key leave one whole entry. The TTL is checked against the time stored
+//! Writes are atomic (`atomic-write-file`): the entry is written to a temporary file in
+//! the same directory, created exclusively under a random name (so a file or symlink
+//! planted there is never written through), then renamed over the final name, so a
+//! reader never sees half an entry and two writers of one key leave one whole entry. The TTL is checked against the time stored
 //! in the entry (file times can be changed by copies and backups); an expired file is
 //! removed when it is read. An I/O error never fails a call: the tier logs one warning
 //! and answers "miss".
@@ -12,7 +13,7 @@ use super::entry::Entry;
 use super::key::CacheKey;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The directory tier.
@@ -26,7 +27,6 @@ struct Inner {
     dir: PathBuf,
     ttl: Option<Duration>,
     warned: AtomicBool,
-    temp_counter: AtomicU64,
 }
 
 impl FileTier {
@@ -34,14 +34,7 @@ impl FileTier {
     pub fn new(dir: impl Into<PathBuf>, ttl: Option<Duration>) -> std::io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                dir,
-                ttl,
-                warned: AtomicBool::new(false),
-                temp_counter: AtomicU64::new(0),
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { dir, ttl, warned: AtomicBool::new(false) }) })
     }
 
     /// The directory.
@@ -88,18 +81,16 @@ impl FileTier {
         }
     }
 
-    /// Store `entry` under `key` (write a temporary file, then rename it).
+    /// Store `entry` under `key` (write a new temporary file, then rename it; on error
+    /// the temporary file is removed).
     pub async fn put(&self, key: &CacheKey, entry: &Entry) {
+        use std::io::Write;
         let path = self.path_of(key);
-        let n = self.inner.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let temp = self.inner.dir.join(format!(".{}.{}-{n}.tmp", key.hex(), std::process::id()));
         let bytes = entry.to_bytes();
         let written = tokio::task::spawn_blocking(move || {
-            let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, &path));
-            if result.is_err() {
-                let _ = std::fs::remove_file(&temp);
-            }
-            result
+            let mut file = atomic_write_file::AtomicWriteFile::open(&path)?;
+            file.write_all(&bytes)?;
+            file.commit()
         })
         .await;
         match written {
@@ -152,6 +143,28 @@ mod tests {
         tier.put(&key, &entry).await;
         assert!(tier.get(&key).await.is_none());
         assert!(!tier.path_of(&key).exists(), "an expired entry is removed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_planted_link_at_a_guessable_temporary_name_is_never_written_through() {
+        let dir = temp_dir("planted");
+        let tier = FileTier::new(&dir, None).unwrap();
+        let key = CacheKey::new("p", "m", None, &Request::default(), 0);
+        let victim = dir.join("victim.txt");
+        std::fs::write(&victim, "not a cache entry").unwrap();
+        // The names a temporary file once had: the key, the process id, a counter.
+        for n in 0..3 {
+            let guessed = dir.join(format!(".{}.{}-{n}.tmp", key.hex(), std::process::id()));
+            std::os::unix::fs::symlink(&victim, guessed).unwrap();
+        }
+        let entry = Entry::new(&key, &Completion { text: "hi".into(), ..Completion::default() });
+        tier.put(&key, &entry).await;
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not a cache entry");
+        let meta = std::fs::symlink_metadata(tier.path_of(&key)).unwrap();
+        assert!(meta.file_type().is_file(), "the entry is a file of its own");
+        assert_eq!(tier.get(&key).await.unwrap().text, "hi");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

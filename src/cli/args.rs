@@ -19,6 +19,17 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+impl Cli {
+    /// Whether `-v` was given (to a command that has it).
+    pub(crate) fn verbose(&self) -> bool {
+        match &self.command {
+            Command::Improve(a) => a.run.verbose,
+            Command::Generate(a) => a.run.verbose,
+            _ => false,
+        }
+    }
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
@@ -56,8 +67,14 @@ pub(crate) struct ImproveArgs {
     /// Read the text from this file.
     #[arg(long, value_name = "PATH")]
     pub(crate) file: Option<PathBuf>,
-    /// With --file: write the final text back to the file (atomically), unless the run
-    /// failed or was cancelled.
+    /// With --file: write the final text back to the file, unless the run failed or was
+    /// cancelled, or the text is unchanged (then the file is not touched).
+    ///
+    /// The write is atomic (a new temporary file beside it, renamed over it) and keeps
+    /// the file's mode, owner and group and its final line ending; a symlink is written
+    /// through (its target changes, the link stays). Checked before any model call: a
+    /// read-only file (no write bit) is refused, even for root, as is a file whose
+    /// directory does not allow the temporary file or whose owner cannot be kept (exit 2).
     // `conflicts_with` as well: clap waives `requires = "file"` when TEXT, which itself
     // conflicts with --file, is given, and --in-place would be silently ignored.
     #[arg(long, requires = "file", conflicts_with = "text")]
@@ -121,7 +138,7 @@ pub(crate) struct RunArgs {
     /// Print the whole audit trail (the Thought) as JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Print progress (one line per phase) on stderr.
+    /// Print progress (one line per phase) on stderr, and llama.cpp's own warnings.
     #[arg(long, short)]
     pub(crate) verbose: bool,
     /// Stream the draft and every revision to stderr as the model writes them (stdout
@@ -180,6 +197,9 @@ pub(crate) enum ModelCommand {
     /// Print the path of the GGUF file the local provider loads (`--model-path` /
     /// `local.model_path`, else the default model in the model directory), and say on
     /// stderr whether it is there.
+    ///
+    /// Exits 0 when the file is there; exits 1 when it is missing (the path is still
+    /// printed on stdout, the reason on stderr).
     Path {
         /// A TOML config file (default: ./redraft.toml when it exists).
         #[arg(long, value_name = "FILE")]

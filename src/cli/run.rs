@@ -2,7 +2,8 @@
 //! configuration and the flags, run with Ctrl-C wired to cancellation, and report.
 
 use super::args::RunArgs;
-use super::{Failure, output, plan, print_stdout};
+use super::in_place::Target;
+use super::{Failure, output, plan, print_stdout, stderr};
 use anyhow::anyhow;
 use redraft::EngineBuilder;
 use redraft::config::{Config, LoadOptions};
@@ -22,25 +23,29 @@ pub(crate) async fn run(
     if args.dry_run {
         return plan::run(mode, &input, &config, args.json).await;
     }
+    // Before any model call: a file that cannot be written back costs no tokens.
+    let target = in_place.map(Target::prepare).transpose()?;
     let engine = EngineBuilder::for_config(&config)?.stream(args.stream).build()?;
     if config.provider.name == redraft::model::local::PROVIDER {
         let file = config.local.model_file()?;
         let name = file.file_stem().unwrap_or(file.as_os_str()).to_string_lossy();
-        eprintln!(
+        stderr::line(format_args!(
             "redraft: using the local model {name} ({} thread(s); demo quality; see README \
              for real providers)",
             config.local.threads
-        );
+        ));
     }
     let (handle, cancel) = Cancel::pair();
     watch_interrupts(handle)?;
     let mut progress = output::Progress::new(args.verbose, args.stream);
     let mut on_event = move |e: &Event| progress.show(e);
     let thought = engine.run(engine.new_thought(mode, input), &cancel, &mut on_event).await;
-    report(&thought, args.json)?;
-    if let Some(path) = in_place {
-        write_back(&thought, path)?;
+    // The file is written back whatever became of the output.
+    let reported = report(&thought, args.json);
+    if let Some(target) = &target {
+        target.write_back(&thought)?;
     }
+    reported?;
     Ok(exit_code(&thought))
 }
 
@@ -53,7 +58,7 @@ fn watch_interrupts(handle: CancelHandle) -> Result<(), Failure> {
         .map_err(|e| Failure::Runtime(anyhow!("cannot listen for Ctrl-C: {e}")))?;
     tokio::spawn(async move {
         if sigint.recv().await.is_some() {
-            eprintln!("redraft: cancelling (Ctrl-C again to quit at once)…");
+            stderr::line("redraft: cancelling (Ctrl-C again to quit at once)…");
             handle.cancel();
             if sigint.recv().await.is_some() {
                 std::process::exit(130);
@@ -68,7 +73,7 @@ fn watch_interrupts(handle: CancelHandle) -> Result<(), Failure> {
 fn watch_interrupts(handle: CancelHandle) -> Result<(), Failure> {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("redraft: cancelling (Ctrl-C again to quit at once)…");
+            stderr::line("redraft: cancelling (Ctrl-C again to quit at once)…");
             handle.cancel();
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
@@ -119,27 +124,13 @@ fn report(thought: &Thought, json: bool) -> Result<(), Failure> {
     } else if let Some(text) = &thought.final_text {
         print_stdout(&with_final_newline(text))?;
     }
-    eprintln!("{}", output::summary(thought));
+    stderr::line(output::summary(thought));
     Ok(())
 }
 
-/// Write the final text back over the input file (write a sibling, then rename).
-fn write_back(thought: &Thought, path: &Path) -> Result<(), Failure> {
-    let keep = matches!(thought.stop_reason, Some(StopReason::Failed | StopReason::Cancelled));
-    let Some(text) = thought.final_text.as_deref().filter(|_| !keep) else {
-        eprintln!("redraft: {} left unchanged", path.display());
-        return Ok(());
-    };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".redraft-tmp");
-    let write =
-        std::fs::write(&tmp, with_final_newline(text)).and_then(|()| std::fs::rename(&tmp, path));
-    write.map_err(|e| Failure::Runtime(anyhow!("cannot write {}: {e}", path.display())))
-}
-
-/// `text` ending with exactly the line break it had, or one if it had none: a text read
-/// from a file or stdin keeps its own final newline, so an accepted file is rewritten
-/// byte for byte.
+/// `text` for standard output, a stream of lines: it ends with the line break it had,
+/// or one if it had none, so the shell's prompt or the next output starts on a line of
+/// its own. (A file written back keeps its own ending: see `in_place`.)
 fn with_final_newline(text: &str) -> String {
     if text.ends_with('\n') { text.to_owned() } else { format!("{text}\n") }
 }

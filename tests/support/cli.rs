@@ -63,12 +63,21 @@ pub struct Redraft {
     args: Vec<OsString>,
     envs: Vec<(String, String)>,
     stdin: Vec<u8>,
+    via: Option<(Vec<OsString>, PathBuf)>,
+    stderr: Option<Stdio>,
 }
 
 impl Redraft {
     /// An invocation with no arguments, in a fresh directory, with a clean environment.
     pub fn new() -> Redraft {
-        Redraft { dir: Workdir::new(), args: Vec::new(), envs: Vec::new(), stdin: Vec::new() }
+        Redraft {
+            dir: Workdir::new(),
+            args: Vec::new(),
+            envs: Vec::new(),
+            stdin: Vec::new(),
+            via: None,
+            stderr: None,
+        }
     }
 
     /// The directory the binary will run in.
@@ -104,9 +113,35 @@ impl Redraft {
         self
     }
 
+    /// Start `binary` (a copy of the built one) through `wrapper`, as `wrapper… binary
+    /// args…`: e.g. `setpriv --reuid=65534 …` to run as an unprivileged user.
+    pub fn via<I, S>(mut self, wrapper: I, binary: impl Into<PathBuf>) -> Redraft
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.via = Some((wrapper.into_iter().map(Into::into).collect(), binary.into()));
+        self
+    }
+
+    /// Connect the child's stderr to `to` (a closed pipe, `/dev/full`) instead of
+    /// capturing it; the output's `stderr` is then empty.
+    pub fn stderr(mut self, to: impl Into<Stdio>) -> Redraft {
+        self.stderr = Some(to.into());
+        self
+    }
+
     /// The command, configured but not started.
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_redraft"));
+    fn command(&mut self) -> Command {
+        let mut cmd = match &self.via {
+            None => Command::new(env!("CARGO_BIN_EXE_redraft")),
+            Some((wrapper, binary)) => {
+                let (program, wrapper_args) = wrapper.split_first().expect("a wrapper program");
+                let mut cmd = Command::new(program);
+                cmd.args(wrapper_args).arg(binary);
+                cmd
+            }
+        };
         cmd.args(&self.args).current_dir(self.dir.path());
         for (name, _) in std::env::vars_os() {
             let Some(name) = name.to_str() else { continue };
@@ -118,7 +153,8 @@ impl Redraft {
         for (name, value) in &self.envs {
             cmd.env(name, value);
         }
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let stderr = self.stderr.take().unwrap_or_else(Stdio::piped);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr);
         cmd
     }
 
@@ -129,7 +165,7 @@ impl Redraft {
     }
 
     /// Start the binary (its standard input is written and closed at once).
-    pub fn spawn(self) -> Running {
+    pub fn spawn(mut self) -> Running {
         let mut child = self.command().spawn().expect("start the redraft binary");
         let mut stdin = child.stdin.take().expect("piped stdin");
         // A binary that exits without reading its input closes the pipe: not an error.

@@ -52,7 +52,8 @@ pub(crate) enum RuntimeError {
     Generate(String),
 }
 
-/// The process's llama.cpp backend; its logs go to `tracing` (target `llama_cpp_2`).
+/// The process's llama.cpp backend. Its log lines go to `tracing` with the target
+/// `llama-cpp-2` (the `redraft` binary shows them only with `-v`: `cli::stderr`).
 fn backend() -> Result<&'static LlamaBackend, RuntimeError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
