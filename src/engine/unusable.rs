@@ -10,6 +10,7 @@
 use crate::model::Request;
 use crate::thought::Iteration;
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// How many consecutive words an echo shares with the instructions.
 const ECHO_WORDS: usize = 4;
@@ -25,8 +26,8 @@ pub(crate) fn echoes_instructions(
     it: &Iteration,
     input: &str,
 ) -> bool {
-    let asked: HashSet<u64> = request.messages.iter().flat_map(|m| shingles(&m.content)).collect();
-    let mut own: HashSet<u64> = shingles(&it.text).chain(shingles(input)).collect();
+    let asked: Shingles = request.messages.iter().flat_map(|m| shingles(&m.content)).collect();
+    let mut own: Shingles = shingles(&it.text).chain(shingles(input)).collect();
     for c in &it.critiques {
         own.extend(shingles(&c.feedback));
         for s in &c.suggestions {
@@ -90,9 +91,31 @@ const MIX: u64 = 0x0100_0000_01b3_0f2b;
 
 /// A hash of `word`, lower-cased as [`words`] does.
 fn word_hash(word: &str) -> u64 {
-    word.chars()
-        .flat_map(char::to_lowercase)
-        .fold(0x8422_2325_cbf2_9ce4, |h, c| (h ^ u64::from(c)).wrapping_mul(MIX))
+    let mix = |h: u64, c: char| (h ^ u64::from(c)).wrapping_mul(MIX);
+    word.chars().fold(0x8422_2325_cbf2_9ce4, |h, c| {
+        if c.is_ascii() { mix(h, c.to_ascii_lowercase()) } else { c.to_lowercase().fold(h, mix) }
+    })
+}
+
+/// A set of shingle hashes. They are hashes already, so the set uses them as they are.
+type Shingles = HashSet<u64, BuildHasherDefault<Identity>>;
+
+/// The hasher of [`Shingles`]: a `u64` key is its own hash.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// Words that carry content, folded a little ("panels" and "panel" are one word).
