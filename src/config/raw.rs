@@ -9,6 +9,7 @@
 
 use super::resolve::KNOWN_PROVIDERS;
 use super::{AcceptWhen, presets};
+use crate::model::url::redacted as redacted_url;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -148,13 +149,22 @@ impl RawConfig {
                 ));
             }
             not_blank("provider.base_url", p.base_url.as_deref())?;
-            if let Some(url) = &p.base_url
-                && !(url.starts_with("http://") || url.starts_with("https://"))
-            {
-                return Err(Problem::new(
-                    "provider.base_url",
-                    format!("`{url}` is not an http:// or https:// URL"),
-                ));
+            if let Some(url) = &p.base_url {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(Problem::new(
+                        "provider.base_url",
+                        format!("`{}` is not an http:// or https:// URL", redacted_url(url)),
+                    ));
+                }
+                if url.contains('#') {
+                    return Err(Problem::new(
+                        "provider.base_url",
+                        format!(
+                            "`{}` has a #fragment, which is never sent to a server",
+                            redacted_url(url)
+                        ),
+                    ));
+                }
             }
             not_blank("provider.model", p.model.as_deref())?;
             not_blank("provider.api_key_env", p.api_key_env.as_deref())?;

@@ -24,7 +24,9 @@ use std::time::Duration;
 pub const KNOWN_PROVIDERS: &[&str] = &["local", "openai", "anthropic", "gemini", "ollama"];
 
 /// Where the model is served.
-#[derive(Debug, Clone)]
+///
+/// `Debug` never shows the API key, header values, or credentials in the base URL.
+#[derive(Clone)]
 pub struct ProviderConfig {
     /// The provider, one of [`KNOWN_PROVIDERS`].
     pub name: String,
@@ -54,6 +56,25 @@ pub struct ProviderConfig {
     pub azure_api_version: Option<String>,
     /// openai only: the `OpenAI-Organization` header.
     pub organization: Option<String>,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("name", &self.name)
+            .field("base_url", &crate::model::url::redacted(&self.base_url))
+            .field("model", &self.model)
+            .field("api_key_env", &self.api_key_env)
+            .field("api_key", &self.api_key.as_ref().map(|_| super::redact::REDACTED))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("reasoning", &self.reasoning)
+            .field("azure_api_version", &self.azure_api_version)
+            .field("organization", &self.organization)
+            .finish()
+    }
 }
 
 /// Sampling for drafts and revisions (`[generation]`), or for critics (in

@@ -21,6 +21,7 @@ pub mod sse;
 pub mod stream;
 pub mod structured;
 pub mod transport;
+pub mod url;
 
 pub use call::{CallLog, CallTag};
 pub use error::{ModelError, ModelErrorKind};
