@@ -106,9 +106,11 @@ pub(crate) struct RunArgs {
     /// See `redraft validators`.
     #[arg(long = "validator", value_name = "SPEC")]
     pub(crate) validators: Vec<String>,
-    /// How many drafts are evaluated at most (config `engine.max_iterations`).
-    #[arg(long, value_name = "N")]
-    pub(crate) max_iterations: Option<usize>,
+    /// How many drafts are evaluated at most, 1 to 1000 (config `engine.max_iterations`).
+    // Text, checked by the configuration like the same key from a file or the
+    // environment, so every layer says the same thing about a bad value.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub(crate) max_iterations: Option<String>,
     /// all_satisfied | majority_satisfied | any_satisfied (config `engine.accept_when`).
     #[arg(long, value_name = "RULE")]
     pub(crate) accept_when: Option<String>,

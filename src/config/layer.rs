@@ -128,6 +128,9 @@ impl Layer {
 /// reported.
 fn entry_table(path: &[String], text: &str) -> Result<toml::Table, Problem> {
     let dotted = path.join(".");
+    if let Some(reason) = too_large(&dotted, text.trim()) {
+        return Err(Problem { key: dotted, reason });
+    }
     let mut candidates = Vec::new();
     if let Ok(value) = text.trim().parse::<toml::Value>()
         && !matches!(value, toml::Value::Datetime(_))
@@ -159,6 +162,23 @@ fn entry_table(path: &[String], text: &str) -> Result<toml::Table, Problem> {
         }
     }
     Err(Problem { key: dotted, reason: first_error.unwrap_or_default() })
+}
+
+/// Why `text` cannot be a number for `key` when it is a whole number too large for
+/// TOML's 64-bit integers: as text it would only give a puzzling "invalid type:
+/// string" error.
+fn too_large(key: &str, text: &str) -> Option<String> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text).replace('_', "");
+    let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    if !whole || digits.parse::<i64>().is_ok() {
+        return None;
+    }
+    let sign = if text.starts_with('-') { "small" } else { "large" };
+    Some(match (super::raw::range_of(key), sign) {
+        (Some((_, max)), "large") => format!("{text} is too large: the maximum is {max}"),
+        (Some((min, _)), _) => format!("{text} is too small: the minimum is {min}"),
+        (None, _) => format!("{text} is too {sign} for a number"),
+    })
 }
 
 /// `{a = {b = {c = value}}}` for the path `a.b.c`.

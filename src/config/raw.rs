@@ -7,7 +7,7 @@
 //! Turning the merged layers into the typed [`Config`](super::Config) is
 //! [`resolve`](super::resolve)'s job.
 
-use super::resolve::KNOWN_PROVIDERS;
+use super::resolve::{KNOWN_PROVIDERS, MAX_ITERATIONS};
 use super::{AcceptWhen, presets};
 use crate::model::url::redacted as redacted_url;
 use serde::Deserialize;
@@ -199,7 +199,7 @@ impl RawConfig {
             at_least_one("generation.max_tokens", g.max_tokens.map(u64::from))?;
         }
         if let Some(e) = &self.engine {
-            at_least_one("engine.max_iterations", e.max_iterations.map(|n| n as u64))?;
+            in_range("engine.max_iterations", e.max_iterations.map(|n| n as u64))?;
             if let Some(floor) = e.confidence_floor
                 && !(0.0..=1.0).contains(&floor)
             {
@@ -286,6 +286,29 @@ fn not_blank(key: &str, value: Option<&str>) -> Result<(), Problem> {
     }
 }
 
+/// The range of the whole-number keys that have one besides their type's, as
+/// (minimum, maximum).
+pub(crate) fn range_of(key: &str) -> Option<(u64, u64)> {
+    match key {
+        "engine.max_iterations" => Some((1, MAX_ITERATIONS as u64)),
+        "local.threads" => Some((0, MAX_THREADS as u64)),
+        _ => None,
+    }
+}
+
+/// `value` is within [`range_of`] `key`.
+fn in_range(key: &str, value: Option<u64>) -> Result<(), Problem> {
+    let (Some(n), Some((min, max))) = (value, range_of(key)) else { return Ok(()) };
+    let expected = format!("expected {min} to {max}");
+    if n > max {
+        Err(Problem::new(key, format!("{n} is too large: the maximum is {max} ({expected})")))
+    } else if n < min {
+        Err(Problem::new(key, format!("{n} is too small: the minimum is {min} ({expected})")))
+    } else {
+        Ok(())
+    }
+}
+
 fn at_least_one(key: &str, value: Option<u64>) -> Result<(), Problem> {
     match value {
         Some(0) => Err(Problem::new(key, "must be at least 1")),
@@ -341,9 +364,14 @@ mod tests {
     }
 
     #[test]
-    fn zero_iterations_are_rejected() {
-        let err = parse("[engine]\nmax_iterations = 0").check().unwrap_err();
-        assert_eq!(err.key, "engine.max_iterations");
+    fn iterations_are_bounded_to_1_to_1000() {
+        for n in [0, 1001, 1_000_000] {
+            let err = parse(&format!("[engine]\nmax_iterations = {n}")).check().unwrap_err();
+            assert_eq!(err.key, "engine.max_iterations");
+            assert!(err.reason.contains("expected 1 to 1000"), "{}", err.reason);
+        }
+        assert!(parse("[engine]\nmax_iterations = 1000").check().is_ok());
+        assert!(parse("[engine]\nmax_iterations = 1").check().is_ok());
     }
 
     #[test]

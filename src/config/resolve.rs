@@ -97,10 +97,14 @@ impl GenerationConfig {
 pub use crate::engine::AcceptWhen;
 pub use crate::model::middleware::{ConcurrencyLimits, RateLimits, RetryPolicy};
 
+/// The most iterations a run may have (`engine.max_iterations`, `--max-iterations`):
+/// a cap on what one command can cost, in calls and in memory.
+pub const MAX_ITERATIONS: usize = 1000;
+
 /// How the loop runs (`[engine]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
-    /// How many drafts are evaluated at most (at least 1).
+    /// How many drafts are evaluated at most (1 to [`MAX_ITERATIONS`]).
     pub max_iterations: usize,
     /// When the critics accept a draft.
     pub accept_when: AcceptWhen,
