@@ -97,13 +97,14 @@ pub(crate) struct RunArgs {
     /// `local.model_path`).
     #[arg(long, value_name = "PATH")]
     pub(crate) model_path: Option<PathBuf>,
-    /// A critic to run; repeat for several (replaces config `critics.enabled`). See `redraft critics`.
+    /// A critic to run; repeat for several (replaces config `critics.enabled`; a name
+    /// given twice runs once). An unknown name is an error (exit 2). See `redraft critics`.
     #[arg(long = "critic", value_name = "NAME")]
     pub(crate) critics: Vec<String>,
     /// A validator spec; repeat for several (replaces config `validators.enabled`).
     /// E.g. `words:min=50,max=120`, `require:solar,wind`, `forbid:guarantee`, `regex:^#`
     /// (everything after `regex:` is the pattern), `soft:chars:max=280`, `preset:tweet`.
-    /// See `redraft validators`.
+    /// An invalid spec is an error (exit 2). See `redraft validators`.
     #[arg(long = "validator", value_name = "SPEC")]
     pub(crate) validators: Vec<String>,
     /// How many drafts are evaluated at most, 1 to 1000 (config `engine.max_iterations`).

@@ -72,8 +72,19 @@ pub(crate) fn print_stdout(text: &str) -> Result<(), Failure> {
     }
 }
 
-/// Load the configuration with an optional file and preset, no flag overrides.
+/// Load the configuration with an optional file and preset, no flag overrides, and
+/// print its warnings.
 fn load(file: Option<&std::path::Path>, preset: Option<String>) -> Result<Config, Failure> {
     let opts = LoadOptions { file: file.map(Into::into), preset, ..LoadOptions::default() };
-    Ok(Config::load_with(&opts)?)
+    let config = Config::load_with(&opts)?;
+    print_warnings(&config);
+    Ok(config)
+}
+
+/// What loading `config` noticed but did not refuse, one `redraft: warning:` line each
+/// on stderr.
+pub(crate) fn print_warnings(config: &Config) {
+    for warning in config.warnings() {
+        eprintln!("redraft: warning: {warning}");
+    }
 }

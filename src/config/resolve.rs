@@ -119,7 +119,8 @@ pub struct EngineConfig {
 /// Which critics run and how (`[critics]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CriticsConfig {
-    /// Critic names, in order; checked against the critic registry by the engine.
+    /// Critic names, in order, each once; checked against the critic registry when the
+    /// configuration is loaded (and again by the engine).
     pub enabled: Vec<String>,
     /// Extra directories of critic TOML files (relative ones already resolved against
     /// the directory of the config file that named them).
@@ -133,7 +134,8 @@ pub struct CriticsConfig {
 /// Which validators run (`[validators]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidatorsConfig {
-    /// Validator specs as written (strings or tables), parsed by the validator module.
+    /// Validator specs as written (strings or tables), each once; parsed and built by
+    /// the validator module when the configuration is loaded (and again by the engine).
     pub enabled: Vec<serde_json::Value>,
     /// Extra directories of validator preset files (relative ones resolved like
     /// [`CriticsConfig::dirs`]).
@@ -236,6 +238,7 @@ pub struct Config {
     /// The preset that was applied, if any.
     pub preset: Option<String>,
     pub(super) sources: Vec<String>,
+    pub(super) warnings: Vec<String>,
 }
 
 /// Where the API key is looked up: a variable name → its value.
@@ -323,6 +326,7 @@ pub(crate) fn resolve(
         },
         preset,
         sources,
+        warnings: Vec::new(),
     })
 }
 
