@@ -34,12 +34,12 @@ impl From<redraft::Error> for Failure {
 pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Improve(a) => {
-            let text = input::read(a.text.as_deref(), a.file.as_deref())?;
+            let text = input::read(a.text.as_deref(), a.file.as_deref(), "text to improve")?;
             let target = if a.in_place { a.file.clone() } else { None };
             run::run(Mode::Improve, text, &a.run, target.as_deref()).await
         }
         Command::Generate(a) => {
-            let prompt = input::read(a.prompt.as_deref(), None)?;
+            let prompt = input::read(a.prompt.as_deref(), None, "prompt")?;
             run::run(Mode::Generate, prompt, &a.run, None).await
         }
         Command::Critics(a) => list::critics(&load(a.config.as_deref(), None)?, a.json),

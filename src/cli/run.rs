@@ -116,12 +116,16 @@ fn load(args: &RunArgs) -> Result<Config, Failure> {
     Ok(config)
 }
 
+/// The Thought (with `--json`) or the final text on stdout, the summary on stderr.
+/// A failed run prints no text: `redraft improve … > better.txt` must not silently
+/// get the unimproved input (the `--json` Thought, saying why, still goes out).
 fn report(thought: &Thought, json: bool) -> Result<(), Failure> {
+    let failed = thought.stop_reason == Some(StopReason::Failed);
     if json {
         let text = serde_json::to_string_pretty(thought)
             .map_err(|e| Failure::Runtime(anyhow!("cannot serialise the thought: {e}")))?;
         print_stdout(&format!("{text}\n"))?;
-    } else if let Some(text) = &thought.final_text {
+    } else if let Some(text) = thought.final_text.as_ref().filter(|_| !failed) {
         print_stdout(&with_final_newline(text))?;
     }
     eprintln!("{}", output::summary(thought));
