@@ -82,7 +82,9 @@ pub(crate) struct GenerateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// Model provider (config `provider.name`; default `local`). Known: local, openai,
-    /// anthropic, gemini, ollama.
+    /// anthropic, gemini, ollama. anthropic and gemini, and openai at its own API, need
+    /// their key variable (ANTHROPIC_API_KEY, GEMINI_API_KEY, OPENAI_API_KEY; config
+    /// `provider.api_key_env`): a run without it stops before sending (exit 2).
     #[arg(long, value_name = "NAME")]
     pub(crate) provider: Option<String>,
     /// API root as the provider's SDK takes it: openai and gemini include the version

@@ -50,6 +50,7 @@
 //! [`SecretString`]: secrecy::SecretString
 
 mod cache;
+mod keys;
 mod layer;
 mod plugins;
 mod presets;
