@@ -27,9 +27,12 @@ pub(crate) enum Command {
     /// The text comes from the TEXT argument, from standard input (`-`, or when stdin is
     /// piped), or from `--file PATH`. The final text goes to stdout and a short summary to
     /// stderr; with `--json` the whole audit trail (the Thought) goes to stdout instead.
+    /// When the run fails, stdout gets no text (only the Thought, with `--json`).
     ///
     /// Exit codes: 0 for accepted, max_iterations, plateau and budget; 1 when the run
-    /// failed; 2 for usage or configuration errors; 130 when cancelled (Ctrl-C).
+    /// failed; 2 for usage, input or configuration errors, found before any request (an
+    /// empty or blank text, an unknown critic, an invalid validator spec, a provider's
+    /// API key variable that is not set); 130 when cancelled (Ctrl-C).
     Improve(ImproveArgs),
     /// Generate a text from a prompt, then improve it the same way.
     ///
