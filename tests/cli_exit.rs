@@ -179,25 +179,17 @@ fn an_unknown_validator_kind_lists_the_known_ones() {
     assert_eq!(server.request_count(), 0);
 }
 
-/// An empty text is not a usage error: the engine refuses to start the run, which
-/// ends as `failed` (exit 1) with a Thought saying why, like any other failed run.
+/// An empty or blank text is an input error (exit 2), found before any request; the
+/// full matrix is in `tests/hardening_inputs.rs`.
 #[test]
-fn an_empty_or_blank_text_fails_with_exit_1_saying_it_is_empty() {
+fn an_empty_or_blank_text_is_an_input_error_saying_it_is_empty() {
     let server = untouchable();
     for text in ["", "   \n\t "] {
         let out = Redraft::new().args(["improve", text]).server(&server).run();
-        assert_eq!(out.code, Some(1), "{out}");
-        assert!(out.stdout.is_empty(), "{out}");
-        assert!(out.stderr.contains("redraft: error: the text to improve is empty"), "{out}");
+        assert_usage_error(&out, &["redraft: error: the text to improve is empty"]);
     }
-    let json = Redraft::new().args(["improve", "", "--json"]).server(&server).run();
-    assert_eq!(json.code, Some(1), "{json}");
-    assert_eq!(json.json()["stop_reason"], "failed");
-    assert_eq!(json.json()["error"], "the text to improve is empty");
-
     let prompt = Redraft::new().args(["generate", " "]).server(&server).run();
-    assert_eq!(prompt.code, Some(1), "{prompt}");
-    assert!(prompt.stderr.contains("the prompt is empty"), "{prompt}");
+    assert_usage_error(&prompt, &["the prompt is empty"]);
     assert_eq!(server.request_count(), 0);
 }
 
@@ -205,9 +197,7 @@ fn an_empty_or_blank_text_fails_with_exit_1_saying_it_is_empty() {
 fn no_input_and_empty_standard_input_is_an_empty_text_not_a_panic() {
     let server = untouchable();
     let out = Redraft::new().args(["improve"]).server(&server).stdin("").run();
-    assert_eq!(out.code, Some(1), "{out}");
-    assert!(out.stderr.contains("the text to improve is empty"), "{out}");
-    assert!(!out.stderr.contains("panicked"), "{out}");
+    assert_usage_error(&out, &["the text to improve is empty", "standard input"]);
     assert_eq!(server.request_count(), 0);
 }
 

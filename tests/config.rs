@@ -357,14 +357,69 @@ fn lists_from_overrides() {
 
 #[test]
 fn relative_dirs_resolve_against_the_config_file() {
+    // The directories must exist: loading reads them (a missing one is an error).
+    let absolute = temp_dir("abs-validators");
     let file = write_file(
         "dirs.toml",
-        "[critics]\ndirs = [\"my-critics\"]\n[validators]\ndirs = [\"/abs/validators\"]\n",
+        &format!(
+            "[critics]\ndirs = [\"my-critics\"]\n[validators]\ndirs = [\"{}\"]\n",
+            absolute.display()
+        ),
     );
-    let config = Config::load_with(&LoadOptions { file: Some(file.clone()), ..opts() }).unwrap();
     let base = file.parent().unwrap();
+    std::fs::create_dir_all(base.join("my-critics")).unwrap();
+    let config = Config::load_with(&LoadOptions { file: Some(file.clone()), ..opts() }).unwrap();
     assert_eq!(config.critics.dirs, vec![base.join("my-critics")]);
-    assert_eq!(config.validators.dirs, vec![Path::new("/abs/validators").to_path_buf()]);
+    assert_eq!(config.validators.dirs, vec![absolute]);
+}
+
+#[test]
+fn a_missing_critics_dir_names_the_file_and_key() {
+    let file = write_file("nodir.toml", "[critics]\ndirs = [\"no-such-dir\"]\n");
+    let (source, key, reason) =
+        config_error(Config::load_with(&LoadOptions { file: Some(file.clone()), ..opts() }));
+    assert_eq!(source, file.display().to_string());
+    assert_eq!(key.as_deref(), Some("critics.dirs"));
+    assert!(reason.contains("no-such-dir"), "{reason}");
+}
+
+#[test]
+fn critics_and_validators_are_checked_at_load_naming_layer_and_item() {
+    let (source, key, reason) = config_error(Config::load_with(&LoadOptions {
+        flags: vec![redraft::config::Flag::many(
+            "--critic",
+            "critics.enabled",
+            vec!["reflexion".into(), "nosuch".into()],
+        )],
+        ..opts()
+    }));
+    assert_eq!(source, "command line flag --critic");
+    assert_eq!(key.as_deref(), Some("critics.enabled[1]"));
+    assert!(reason.contains("unknown critic `nosuch`"), "{reason}");
+
+    let (source, key, _) = config_error(Config::load_with(&LoadOptions {
+        env_vars: env(&[("REDRAFT__VALIDATORS__ENABLED", "regex:(")]),
+        ..opts()
+    }));
+    assert_eq!(source, "environment variable REDRAFT__VALIDATORS__ENABLED");
+    assert_eq!(key.as_deref(), Some("validators.enabled[0]"));
+}
+
+#[test]
+fn repeated_critics_and_validators_are_kept_once_with_a_warning() {
+    let config = Config::load_with(&LoadOptions {
+        overrides: overrides(&[
+            ("critics.enabled", "reflexion,self_refine,reflexion"),
+            ("validators.enabled", r#"["words:max=9", "words:max=9"]"#),
+        ]),
+        ..opts()
+    })
+    .unwrap();
+    assert_eq!(config.critics.enabled, vec!["reflexion", "self_refine"]);
+    assert_eq!(config.validators.enabled, vec![serde_json::json!("words:max=9")]);
+    assert_eq!(config.warnings().len(), 2, "{:?}", config.warnings());
+    assert!(config.warnings()[0].contains("`reflexion` is listed twice"));
+    assert!(Config::load_with(&opts()).unwrap().warnings().is_empty());
 }
 
 #[test]

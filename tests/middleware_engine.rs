@@ -45,7 +45,8 @@ fn engine(server: &FakeOpenAi, extra: &[(&str, &str)], file: Option<&TempFile>) 
     let config = Config::load_with(&LoadOptions {
         file: file.map(|f| f.0.clone()),
         overrides,
-        env_vars: Some(vec![]),
+        // A fallback to anthropic needs its key to be built.
+        env_vars: Some(vec![("ANTHROPIC_API_KEY".to_owned(), "sk-ant-test".to_owned())]),
         workdir: Some(std::env::temp_dir().join("redraft-middleware-no-such-dir")),
         ..LoadOptions::default()
     })

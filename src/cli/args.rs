@@ -38,9 +38,12 @@ pub(crate) enum Command {
     /// The text comes from the TEXT argument, from standard input (`-`, or when stdin is
     /// piped), or from `--file PATH`. The final text goes to stdout and a short summary to
     /// stderr; with `--json` the whole audit trail (the Thought) goes to stdout instead.
+    /// When the run fails, stdout gets no text (only the Thought, with `--json`).
     ///
     /// Exit codes: 0 for accepted, max_iterations, plateau and budget; 1 when the run
-    /// failed; 2 for usage or configuration errors; 130 when cancelled (Ctrl-C).
+    /// failed; 2 for usage, input or configuration errors, found before any request (an
+    /// empty or blank text, an unknown critic, an invalid validator spec, a provider's
+    /// API key variable that is not set); 130 when cancelled (Ctrl-C).
     Improve(ImproveArgs),
     /// Generate a text from a prompt, then improve it the same way.
     ///
@@ -99,7 +102,9 @@ pub(crate) struct GenerateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// Model provider (config `provider.name`; default `local`). Known: local, openai,
-    /// anthropic, gemini, ollama.
+    /// anthropic, gemini, ollama. anthropic and gemini, and openai at its own API, need
+    /// their key variable (ANTHROPIC_API_KEY, GEMINI_API_KEY, OPENAI_API_KEY; config
+    /// `provider.api_key_env`): a run without it stops before sending (exit 2).
     #[arg(long, value_name = "NAME")]
     pub(crate) provider: Option<String>,
     /// API root as the provider's SDK takes it: openai and gemini include the version
@@ -114,18 +119,21 @@ pub(crate) struct RunArgs {
     /// `local.model_path`).
     #[arg(long, value_name = "PATH")]
     pub(crate) model_path: Option<PathBuf>,
-    /// A critic to run; repeat for several (replaces config `critics.enabled`). See `redraft critics`.
+    /// A critic to run; repeat for several (replaces config `critics.enabled`; a name
+    /// given twice runs once). An unknown name is an error (exit 2). See `redraft critics`.
     #[arg(long = "critic", value_name = "NAME")]
     pub(crate) critics: Vec<String>,
     /// A validator spec; repeat for several (replaces config `validators.enabled`).
     /// E.g. `words:min=50,max=120`, `require:solar,wind`, `forbid:guarantee`, `regex:^#`
     /// (everything after `regex:` is the pattern), `soft:chars:max=280`, `preset:tweet`.
-    /// See `redraft validators`.
+    /// An invalid spec is an error (exit 2). See `redraft validators`.
     #[arg(long = "validator", value_name = "SPEC")]
     pub(crate) validators: Vec<String>,
-    /// How many drafts are evaluated at most (config `engine.max_iterations`).
-    #[arg(long, value_name = "N")]
-    pub(crate) max_iterations: Option<usize>,
+    /// How many drafts are evaluated at most, 1 to 1000 (config `engine.max_iterations`).
+    // Text, checked by the configuration like the same key from a file or the
+    // environment, so every layer says the same thing about a bad value.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub(crate) max_iterations: Option<String>,
     /// all_satisfied | majority_satisfied | any_satisfied (config `engine.accept_when`).
     #[arg(long, value_name = "RULE")]
     pub(crate) accept_when: Option<String>,

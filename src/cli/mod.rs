@@ -36,12 +36,12 @@ impl From<redraft::Error> for Failure {
 pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Improve(a) => {
-            let text = input::read(a.text.as_deref(), a.file.as_deref())?;
+            let text = input::read(a.text.as_deref(), a.file.as_deref(), "text to improve")?;
             let target = if a.in_place { a.file.clone() } else { None };
             run::run(Mode::Improve, text, &a.run, target.as_deref()).await
         }
         Command::Generate(a) => {
-            let prompt = input::read(a.prompt.as_deref(), None)?;
+            let prompt = input::read(a.prompt.as_deref(), None, "prompt")?;
             run::run(Mode::Generate, prompt, &a.run, None).await
         }
         Command::Critics(a) => list::critics(&load(a.config.as_deref(), None)?, a.json),
@@ -75,8 +75,19 @@ pub(crate) fn print_stdout(text: &str) -> Result<(), Failure> {
     }
 }
 
-/// Load the configuration with an optional file and preset, no flag overrides.
+/// Load the configuration with an optional file and preset, no flag overrides, and
+/// print its warnings.
 fn load(file: Option<&std::path::Path>, preset: Option<String>) -> Result<Config, Failure> {
     let opts = LoadOptions { file: file.map(Into::into), preset, ..LoadOptions::default() };
-    Ok(Config::load_with(&opts)?)
+    let config = Config::load_with(&opts)?;
+    print_warnings(&config);
+    Ok(config)
+}
+
+/// What loading `config` noticed but did not refuse, one `redraft: warning:` line each
+/// on stderr.
+pub(crate) fn print_warnings(config: &Config) {
+    for warning in config.warnings() {
+        eprintln!("redraft: warning: {warning}");
+    }
 }

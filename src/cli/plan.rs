@@ -11,7 +11,8 @@ use redraft::thought::{CallRole, Mode};
 use std::process::ExitCode;
 
 /// Plan the run and print the plan. The exit code is the one the planned run would
-/// have (0 unless it would fail, e.g. on an empty text).
+/// have (0 unless it would fail; an empty text never gets here: reading the input
+/// refuses it).
 pub(crate) async fn run(
     mode: Mode,
     input: &str,

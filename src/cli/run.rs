@@ -6,7 +6,7 @@ use super::in_place::Target;
 use super::{Failure, output, plan, print_stdout, stderr};
 use anyhow::anyhow;
 use redraft::EngineBuilder;
-use redraft::config::{Config, LoadOptions};
+use redraft::config::{Config, Flag, LoadOptions};
 use redraft::engine::{Cancel, CancelHandle, Event};
 use redraft::thought::{Mode, StopReason, Thought};
 use std::path::Path;
@@ -83,45 +83,54 @@ fn watch_interrupts(handle: CancelHandle) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The layered configuration, with the flags as the top layer.
+/// The layered configuration, with the flags as the top layer: an error about a
+/// flag's value names the flag. Warnings (a critic given twice) go to stderr.
 fn load(args: &RunArgs) -> Result<Config, Failure> {
-    let mut overrides = Vec::new();
-    let mut set = |key: &str, value: Option<String>| {
+    let mut flags = Vec::new();
+    let mut set = |name: &str, key: &str, value: Option<String>| {
         if let Some(v) = value {
-            overrides.push((key.to_owned(), v));
+            flags.push(Flag::one(name, key, v));
         }
     };
-    set("provider.name", args.provider.clone());
-    set("provider.base_url", args.base_url.clone());
-    set("provider.model", args.model.clone());
-    set("local.model_path", args.model_path.as_ref().map(|p| p.display().to_string()));
-    set("engine.max_iterations", args.max_iterations.map(|n| n.to_string()));
-    set("engine.accept_when", args.accept_when.clone());
-    set("cache.enabled", args.no_cache.then(|| "false".to_owned()));
+    set("--provider", "provider.name", args.provider.clone());
+    set("--base-url", "provider.base_url", args.base_url.clone());
+    set("--model", "provider.model", args.model.clone());
+    set(
+        "--model-path",
+        "local.model_path",
+        args.model_path.as_ref().map(|p| p.display().to_string()),
+    );
+    set("--max-iterations", "engine.max_iterations", args.max_iterations.clone());
+    set("--accept-when", "engine.accept_when", args.accept_when.clone());
+    set("--no-cache", "cache.enabled", args.no_cache.then(|| "false".to_owned()));
+    // Lists are taken whole from the flags: a validator spec may itself contain commas.
+    if !args.critics.is_empty() {
+        flags.push(Flag::many("--critic", "critics.enabled", args.critics.clone()));
+    }
+    if !args.validators.is_empty() {
+        flags.push(Flag::many("--validator", "validators.enabled", args.validators.clone()));
+    }
     let opts = LoadOptions {
         file: args.config.clone(),
         preset: args.preset.clone(),
-        overrides,
+        flags,
         ..LoadOptions::default()
     };
-    let mut config = Config::load_with(&opts)?;
-    // Lists are taken whole from the flags: a validator spec may itself contain commas.
-    if !args.critics.is_empty() {
-        config.critics.enabled = args.critics.clone();
-    }
-    if !args.validators.is_empty() {
-        config.validators.enabled =
-            args.validators.iter().map(|s| serde_json::Value::String(s.clone())).collect();
-    }
+    let config = Config::load_with(&opts)?;
+    super::print_warnings(&config);
     Ok(config)
 }
 
+/// The Thought (with `--json`) or the final text on stdout, the summary on stderr.
+/// A failed run prints no text: `redraft improve … > better.txt` must not silently
+/// get the unimproved input (the `--json` Thought, saying why, still goes out).
 fn report(thought: &Thought, json: bool) -> Result<(), Failure> {
+    let failed = thought.stop_reason == Some(StopReason::Failed);
     if json {
         let text = serde_json::to_string_pretty(thought)
             .map_err(|e| Failure::Runtime(anyhow!("cannot serialise the thought: {e}")))?;
         print_stdout(&format!("{text}\n"))?;
-    } else if let Some(text) = &thought.final_text {
+    } else if let Some(text) = thought.final_text.as_ref().filter(|_| !failed) {
         print_stdout(&with_final_newline(text))?;
     }
     stderr::line(output::summary(thought));

@@ -7,8 +7,9 @@
 //! be valid, in order, each key of a higher layer replacing the same key below it.
 
 use super::raw::{Problem, RawConfig};
-use super::span;
+use super::{Flag, FlagValue, span};
 use crate::Error;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// A named, checked layer.
@@ -21,6 +22,10 @@ pub(crate) struct Layer {
     pub(crate) table: toml::Table,
     /// The same values, checked.
     pub(crate) raw: RawConfig,
+    /// Where each key set one by one came from (`environment variable REDRAFT__X__Y`,
+    /// `command line flag --critic`), by dotted key; a key not here came from
+    /// [`name`](Self::name).
+    pub(crate) origins: BTreeMap<String, String>,
 }
 
 /// The keys whose values are lists, and the separator that splits a plain-text value
@@ -51,7 +56,28 @@ impl Layer {
         if let Some(base) = base_dir {
             rebase_dirs(&mut table, base).map_err(|p| p.into_error(name))?;
         }
-        Ok(Self { name: name.to_owned(), table, raw })
+        Ok(Self { name: name.to_owned(), table, raw, origins: BTreeMap::new() })
+    }
+
+    /// Where the value of the dotted `key` in this layer came from: the variable or
+    /// flag that set it (or a table above it), else the layer itself.
+    pub(crate) fn origin(&self, key: &str) -> &str {
+        let mut at = key;
+        loop {
+            if let Some(origin) = self.origins.get(at) {
+                return origin;
+            }
+            match at.rsplit_once('.') {
+                Some((parent, _)) => at = parent,
+                None => break,
+            }
+        }
+        // A variable or flag that set a key inside this one.
+        let inside = format!("{key}.");
+        self.origins
+            .iter()
+            .find(|(k, _)| k.starts_with(&inside))
+            .map_or(&self.name, |(_, origin)| origin)
     }
 
     /// Reads and parses the config file at `path`; `name` is how it is shown.
@@ -82,43 +108,85 @@ impl Layer {
         for (name, value) in vars {
             let source = format!("environment variable {name}");
             let key = name[PREFIX.len()..].split("__").map(str::to_lowercase).collect::<Vec<_>>();
-            entries.push((source, key, value.as_str()));
+            entries.push((source, key, Value::Text(value.as_str())));
         }
         Self::from_entries("environment", entries).map(Some)
     }
 
-    /// The layer of the caller's dotted-key overrides, or `None` when there are none.
-    pub(crate) fn from_overrides(overrides: &[(String, String)]) -> Result<Option<Self>, Error> {
-        if overrides.is_empty() {
+    /// The layer of the caller's dotted-key overrides and then its `flags` (errors
+    /// name the flag), or `None` when there are neither.
+    pub(crate) fn from_overrides(
+        overrides: &[(String, String)],
+        flags: &[Flag],
+    ) -> Result<Option<Self>, Error> {
+        if overrides.is_empty() && flags.is_empty() {
             return Ok(None);
         }
-        let entries = overrides
+        let path = |key: &str| key.split('.').map(|s| s.trim().to_owned()).collect::<Vec<_>>();
+        let overrides = overrides
             .iter()
-            .map(|(key, value)| {
-                let key = key.split('.').map(|s| s.trim().to_owned()).collect::<Vec<_>>();
-                ("command line".to_owned(), key, value.as_str())
-            })
-            .collect();
-        Self::from_entries("command line", entries).map(Some)
+            .map(|(key, value)| ("command line".to_owned(), path(key), Value::Text(value)));
+        let flags = flags.iter().map(|flag| {
+            let value = match &flag.value {
+                FlagValue::One(text) => Value::Text(text),
+                FlagValue::Many(items) => Value::Items(items),
+            };
+            (format!("command line flag {}", flag.name), path(&flag.key), value)
+        });
+        Self::from_entries("command line", overrides.chain(flags).collect()).map(Some)
     }
 
-    /// One layer from (source, key path, value text) entries, each checked on its own;
-    /// a later entry for the same key wins.
-    fn from_entries(name: &str, entries: Vec<(String, Vec<String>, &str)>) -> Result<Self, Error> {
+    /// One layer from (source, key path, value) entries, each checked on its own; a
+    /// later entry for the same key wins, and is the key's origin.
+    fn from_entries(
+        name: &str,
+        entries: Vec<(String, Vec<String>, Value<'_>)>,
+    ) -> Result<Self, Error> {
         let mut table = toml::Table::new();
-        for (source, path, text) in entries {
+        let mut origins = BTreeMap::new();
+        for (source, path, value) in entries {
             let dotted = path.join(".");
             if path.iter().any(String::is_empty) {
                 return Err(Error::config(source, Some(&dotted), "the key has an empty part"));
             }
-            let entry = entry_table(&path, text).map_err(|p| p.into_error(&source))?;
+            let entry = match value {
+                Value::Text(text) => entry_table(&path, text),
+                Value::Items(items) => items_table(&path, items),
+            }
+            .map_err(|p| p.into_error(&source))?;
             merge(&mut table, entry);
+            // A key set again replaces the value under it, and its origins with it.
+            origins.retain(|key: &String, _| {
+                key != &dotted && !key.starts_with(&format!("{dotted}."))
+            });
+            origins.insert(dotted, source);
         }
         let raw = toml::Value::Table(table.clone())
             .try_into::<RawConfig>()
             .map_err(|e| Error::config(name, None, e.message().to_owned()))?;
         raw.check().map_err(|p| p.into_error(name))?;
-        Ok(Self { name: name.to_owned(), table, raw })
+        Ok(Self { name: name.to_owned(), table, raw, origins })
+    }
+}
+
+/// The value of one environment variable, override or flag.
+enum Value<'a> {
+    /// Text, read as whatever the key accepts (see [`entry_table`]).
+    Text(&'a str),
+    /// The items of a list, each taken whole.
+    Items(&'a [String]),
+}
+
+/// The one-key table for `path = [items…]`, each item a string taken whole.
+fn items_table(path: &[String], items: &[String]) -> Result<toml::Table, Problem> {
+    let value = toml::Value::Array(items.iter().cloned().map(toml::Value::String).collect());
+    let table = nest(path, value);
+    match toml::Value::Table(table.clone()).try_into::<RawConfig>() {
+        Ok(raw) => {
+            raw.check()?;
+            Ok(table)
+        }
+        Err(e) => Err(Problem { key: path.join("."), reason: e.message().to_owned() }),
     }
 }
 
@@ -128,6 +196,9 @@ impl Layer {
 /// reported.
 fn entry_table(path: &[String], text: &str) -> Result<toml::Table, Problem> {
     let dotted = path.join(".");
+    if let Some(reason) = too_large(&dotted, text.trim()) {
+        return Err(Problem { key: dotted, reason });
+    }
     let mut candidates = Vec::new();
     if let Ok(value) = text.trim().parse::<toml::Value>()
         && !matches!(value, toml::Value::Datetime(_))
@@ -159,6 +230,23 @@ fn entry_table(path: &[String], text: &str) -> Result<toml::Table, Problem> {
         }
     }
     Err(Problem { key: dotted, reason: first_error.unwrap_or_default() })
+}
+
+/// Why `text` cannot be a number for `key` when it is a whole number too large for
+/// TOML's 64-bit integers: as text it would only give a puzzling "invalid type:
+/// string" error.
+fn too_large(key: &str, text: &str) -> Option<String> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text).replace('_', "");
+    let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    if !whole || digits.parse::<i64>().is_ok() {
+        return None;
+    }
+    let sign = if text.starts_with('-') { "small" } else { "large" };
+    Some(match (super::raw::range_of(key), sign) {
+        (Some((_, max)), "large") => format!("{text} is too large: the maximum is {max}"),
+        (Some((min, _)), _) => format!("{text} is too small: the minimum is {min}"),
+        (None, _) => format!("{text} is too {sign} for a number"),
+    })
 }
 
 /// `{a = {b = {c = value}}}` for the path `a.b.c`.
@@ -387,7 +475,7 @@ mod tests {
     fn toml_arrays_are_accepted_for_lists() {
         let overrides =
             vec![("validators.enabled".to_owned(), r#"["a,b", { kind = "x" }]"#.to_owned())];
-        let layer = Layer::from_overrides(&overrides).unwrap().unwrap();
+        let layer = Layer::from_overrides(&overrides, &[]).unwrap().unwrap();
         let enabled = layer.raw.validators.unwrap().enabled.unwrap();
         assert_eq!(enabled, vec![serde_json::json!("a,b"), serde_json::json!({"kind": "x"})]);
     }
@@ -395,7 +483,7 @@ mod tests {
     #[test]
     fn an_empty_list_value_clears_the_list() {
         let overrides = vec![("critics.enabled".to_owned(), String::new())];
-        let layer = Layer::from_overrides(&overrides).unwrap().unwrap();
+        let layer = Layer::from_overrides(&overrides, &[]).unwrap().unwrap();
         assert_eq!(layer.raw.critics.unwrap().enabled, Some(vec![]));
     }
 
@@ -406,7 +494,7 @@ mod tests {
             ("engine.accept_when".to_owned(), "any_satisfied".to_owned()),
             ("critics.vars.constitutional.principles".to_owned(), r#"["Be kind"]"#.to_owned()),
         ];
-        let layer = Layer::from_overrides(&overrides).unwrap().unwrap();
+        let layer = Layer::from_overrides(&overrides, &[]).unwrap().unwrap();
         let engine = layer.raw.engine.unwrap();
         assert_eq!(engine.max_iterations, Some(4));
         assert!(engine.accept_when.is_some());
@@ -417,7 +505,7 @@ mod tests {
     #[test]
     fn empty_key_part_is_an_error() {
         let overrides = vec![("engine..max_iterations".to_owned(), "4".to_owned())];
-        let (source, key, _) = err_parts(Layer::from_overrides(&overrides).unwrap_err());
+        let (source, key, _) = err_parts(Layer::from_overrides(&overrides, &[]).unwrap_err());
         assert_eq!(source, "command line");
         assert_eq!(key.as_deref(), Some("engine..max_iterations"));
     }

@@ -16,8 +16,9 @@
 //! 4. The environment: `REDRAFT__SECTION__KEY=value`, e.g.
 //!    `REDRAFT__ENGINE__MAX_ITERATIONS=5`, `REDRAFT__PROVIDER__MODEL=gpt-4o`. The
 //!    part after the prefix is split on `__` and lower-cased.
-//! 5. The caller's overrides (the CLI flags): dotted key → value text, e.g.
-//!    `("engine.max_iterations", "5")`.
+//! 5. The caller's overrides: dotted key → value text, e.g.
+//!    `("engine.max_iterations", "5")`, then its [`Flag`]s (the CLI's flags), whose
+//!    errors name the flag.
 //!
 //! Values from the environment and the command line are read as whatever the key
 //! accepts, trying in turn: a TOML value (`5`, `0.3`, `true`, `["a", "b"]`), a
@@ -33,6 +34,13 @@
 //! `environment variable REDRAFT__X__Y`, or the `command line` — as
 //! [`Error::Config`].
 //!
+//! Once the layers are merged, the names the configuration refers to are checked too
+//! (see `plugins`): every critic in `critics.enabled` must exist (built in or in
+//! `critics.dirs`) and build with its `critics.vars`, and every spec in
+//! `validators.enabled` must parse and build (presets from `validators.dirs`). An error
+//! names the layer that set the list and the item, e.g. `critics.enabled[0]`. A critic
+//! or validator listed twice runs once; [`Config::warnings`] says so.
+//!
 //! # Secrets
 //!
 //! The configuration holds only the *name* of the variable with the API key
@@ -42,7 +50,9 @@
 //! [`SecretString`]: secrecy::SecretString
 
 mod cache;
+mod keys;
 mod layer;
+mod plugins;
 mod presets;
 mod prices;
 mod providers;
@@ -57,8 +67,8 @@ pub use presets::names as preset_names;
 pub use providers::{ProviderDefaults, provider_defaults};
 pub use resolve::{
     AcceptWhen, BudgetConfig, ConcurrencyLimits, Config, CriticsConfig, EngineConfig,
-    GenerationConfig, KNOWN_PROVIDERS, LocalConfig, ProviderConfig, RateLimits, RetryPolicy,
-    ValidatorsConfig,
+    GenerationConfig, KNOWN_PROVIDERS, LocalConfig, MAX_ITERATIONS, ProviderConfig, RateLimits,
+    RetryPolicy, ValidatorsConfig,
 };
 
 use crate::Error;
@@ -83,6 +93,9 @@ pub struct LoadOptions {
     /// `("engine.max_iterations", "5")`, `("critics.enabled", "reflexion,self_refine")`.
     /// Default empty.
     pub overrides: Vec<(String, String)>,
+    /// Command-line flags, above the overrides; an error about a flag's value names the
+    /// flag (`command line flag --max-iterations`). Default empty.
+    pub flags: Vec<Flag>,
     /// Whether to read `REDRAFT__SECTION__KEY` variables. Default `true`.
     pub env: bool,
     /// The environment to read instead of the process's (name, value); used for both
@@ -100,6 +113,7 @@ impl Default for LoadOptions {
             file: None,
             preset: None,
             overrides: Vec::new(),
+            flags: Vec::new(),
             env: true,
             env_vars: None,
             workdir: None,
@@ -107,17 +121,66 @@ impl Default for LoadOptions {
     }
 }
 
-/// Shows the names of injected variables, never their values (one may be a key).
+/// A command-line flag that sets a configuration key, for [`LoadOptions::flags`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    /// The flag as the user types it, e.g. `--max-iterations`; errors name it.
+    pub name: String,
+    /// The dotted key it sets, e.g. `engine.max_iterations`.
+    pub key: String,
+    /// What it sets the key to.
+    pub value: FlagValue,
+}
+
+/// The value of a [`Flag`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlagValue {
+    /// One value, read like an override's text (`5`, `true`, `any_satisfied`).
+    One(String),
+    /// The items of a repeated flag (`--critic a --critic b`), each taken whole: a
+    /// validator spec may contain commas and semicolons.
+    Many(Vec<String>),
+}
+
+impl Flag {
+    /// `--name VALUE` setting `key`.
+    pub fn one(name: &str, key: &str, value: impl Into<String>) -> Self {
+        Self { name: name.to_owned(), key: key.to_owned(), value: FlagValue::One(value.into()) }
+    }
+
+    /// A repeated `--name VALUE` setting the list `key` to the values.
+    pub fn many(name: &str, key: &str, values: Vec<String>) -> Self {
+        Self { name: name.to_owned(), key: key.to_owned(), value: FlagValue::Many(values) }
+    }
+}
+
+/// Shows the names of injected variables, never their values (one may be a key), and
+/// base URLs with their credentials redacted.
 impl fmt::Debug for LoadOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let env_vars = self
             .env_vars
             .as_ref()
             .map(|vars| vars.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>());
+        let shown = |key: &str, value: &str| match key.trim().ends_with("base_url") {
+            true => crate::model::url::redacted(value),
+            false => value.to_owned(),
+        };
+        let overrides: Vec<(&str, String)> =
+            self.overrides.iter().map(|(k, v)| (k.as_str(), shown(k, v))).collect();
+        let flags: Vec<(&str, String)> = self
+            .flags
+            .iter()
+            .map(|flag| match &flag.value {
+                FlagValue::One(v) => (flag.name.as_str(), shown(&flag.key, v)),
+                FlagValue::Many(items) => (flag.name.as_str(), format!("{items:?}")),
+            })
+            .collect();
         f.debug_struct("LoadOptions")
             .field("file", &self.file)
             .field("preset", &self.preset)
-            .field("overrides", &self.overrides)
+            .field("overrides", &overrides)
+            .field("flags", &flags)
             .field("env", &self.env)
             .field("env_vars", &env_vars)
             .field("workdir", &self.workdir)
@@ -152,7 +215,7 @@ impl Config {
             }
         };
         let env_layer = if opts.env { Layer::from_env(&env.prefixed("REDRAFT__")?)? } else { None };
-        let cli = Layer::from_overrides(&opts.overrides)?;
+        let cli = Layer::from_overrides(&opts.overrides, &opts.flags)?;
 
         let preset = match &opts.preset {
             Some(name) => {
@@ -178,6 +241,7 @@ impl Config {
         let layers: Vec<Layer> =
             [Some(defaults), preset_layer, file, env_layer, cli].into_iter().flatten().collect();
         let sources = layers.iter().map(|layer| layer.name.clone()).collect();
+        let origins = plugins::Origins::of(&layers);
         let mut builder = config::Config::builder();
         for layer in layers {
             builder = builder.add_source(layer);
@@ -186,7 +250,15 @@ impl Config {
             .build()
             .and_then(config::Config::try_deserialize)
             .map_err(|e| Error::config("merged configuration", None, e.to_string()))?;
-        resolve::resolve(raw, preset, sources, &|name| env.get(name))
+        let mut config = resolve::resolve(raw, preset, sources, &|name| env.get(name))?;
+        plugins::check(&mut config, &origins)?;
+        Ok(config)
+    }
+
+    /// What loading noticed but did not refuse, one sentence each, e.g. that a critic
+    /// is listed twice (it runs once). The CLI prints them on stderr.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// What was layered, lowest first, e.g. `["built-in defaults", "preset quality",

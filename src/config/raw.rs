@@ -7,8 +7,9 @@
 //! Turning the merged layers into the typed [`Config`](super::Config) is
 //! [`resolve`](super::resolve)'s job.
 
-use super::resolve::KNOWN_PROVIDERS;
+use super::resolve::{KNOWN_PROVIDERS, MAX_ITERATIONS};
 use super::{AcceptWhen, presets};
+use crate::model::url::redacted as redacted_url;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -148,13 +149,22 @@ impl RawConfig {
                 ));
             }
             not_blank("provider.base_url", p.base_url.as_deref())?;
-            if let Some(url) = &p.base_url
-                && !(url.starts_with("http://") || url.starts_with("https://"))
-            {
-                return Err(Problem::new(
-                    "provider.base_url",
-                    format!("`{url}` is not an http:// or https:// URL"),
-                ));
+            if let Some(url) = &p.base_url {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(Problem::new(
+                        "provider.base_url",
+                        format!("`{}` is not an http:// or https:// URL", redacted_url(url)),
+                    ));
+                }
+                if url.contains('#') {
+                    return Err(Problem::new(
+                        "provider.base_url",
+                        format!(
+                            "`{}` has a #fragment, which is never sent to a server",
+                            redacted_url(url)
+                        ),
+                    ));
+                }
             }
             not_blank("provider.model", p.model.as_deref())?;
             not_blank("provider.api_key_env", p.api_key_env.as_deref())?;
@@ -189,7 +199,7 @@ impl RawConfig {
             at_least_one("generation.max_tokens", g.max_tokens.map(u64::from))?;
         }
         if let Some(e) = &self.engine {
-            at_least_one("engine.max_iterations", e.max_iterations.map(|n| n as u64))?;
+            in_range("engine.max_iterations", e.max_iterations.map(|n| n as u64))?;
             if let Some(floor) = e.confidence_floor
                 && !(0.0..=1.0).contains(&floor)
             {
@@ -202,7 +212,7 @@ impl RawConfig {
         }
         if let Some(c) = &self.critics {
             if let Some(names) = &c.enabled {
-                names_unique("critics.enabled", names)?;
+                no_blank_names("critics.enabled", names)?;
             }
             temperature("critics.temperature", c.temperature)?;
             at_least_one("critics.max_tokens", c.max_tokens.map(u64::from))?;
@@ -276,6 +286,29 @@ fn not_blank(key: &str, value: Option<&str>) -> Result<(), Problem> {
     }
 }
 
+/// The range of the whole-number keys that have one besides their type's, as
+/// (minimum, maximum).
+pub(crate) fn range_of(key: &str) -> Option<(u64, u64)> {
+    match key {
+        "engine.max_iterations" => Some((1, MAX_ITERATIONS as u64)),
+        "local.threads" => Some((0, MAX_THREADS as u64)),
+        _ => None,
+    }
+}
+
+/// `value` is within [`range_of`] `key`.
+fn in_range(key: &str, value: Option<u64>) -> Result<(), Problem> {
+    let (Some(n), Some((min, max))) = (value, range_of(key)) else { return Ok(()) };
+    let expected = format!("expected {min} to {max}");
+    if n > max {
+        Err(Problem::new(key, format!("{n} is too large: the maximum is {max} ({expected})")))
+    } else if n < min {
+        Err(Problem::new(key, format!("{n} is too small: the minimum is {min} ({expected})")))
+    } else {
+        Ok(())
+    }
+}
+
 fn at_least_one(key: &str, value: Option<u64>) -> Result<(), Problem> {
     match value {
         Some(0) => Err(Problem::new(key, "must be at least 1")),
@@ -292,16 +325,13 @@ fn temperature(key: &str, value: Option<f64>) -> Result<(), Problem> {
     }
 }
 
-fn names_unique(key: &str, names: &[String]) -> Result<(), Problem> {
-    for (i, name) in names.iter().enumerate() {
-        if name.trim().is_empty() {
-            return Err(Problem::new(key, format!("item {} is an empty name", i + 1)));
-        }
-        if names[..i].contains(name) {
-            return Err(Problem::new(key, format!("`{name}` is listed twice")));
-        }
+/// No name is blank. (A name listed twice is dropped with a warning once the layers
+/// are merged: see `super::plugins`.)
+fn no_blank_names(key: &str, names: &[String]) -> Result<(), Problem> {
+    match names.iter().position(|name| name.trim().is_empty()) {
+        Some(i) => Err(Problem::new(key, format!("item {} is an empty name", i + 1))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -331,9 +361,14 @@ mod tests {
     }
 
     #[test]
-    fn zero_iterations_are_rejected() {
-        let err = parse("[engine]\nmax_iterations = 0").check().unwrap_err();
-        assert_eq!(err.key, "engine.max_iterations");
+    fn iterations_are_bounded_to_1_to_1000() {
+        for n in [0, 1001, 1_000_000] {
+            let err = parse(&format!("[engine]\nmax_iterations = {n}")).check().unwrap_err();
+            assert_eq!(err.key, "engine.max_iterations");
+            assert!(err.reason.contains("expected 1 to 1000"), "{}", err.reason);
+        }
+        assert!(parse("[engine]\nmax_iterations = 1000").check().is_ok());
+        assert!(parse("[engine]\nmax_iterations = 1").check().is_ok());
     }
 
     #[test]
@@ -351,10 +386,11 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_critics_are_rejected() {
-        let err = parse("[critics]\nenabled = [\"reflexion\", \"reflexion\"]").check().unwrap_err();
+    fn duplicate_critics_pass_the_layer_check_but_blank_names_do_not() {
+        assert!(parse("[critics]\nenabled = [\"reflexion\", \"reflexion\"]").check().is_ok());
+        let err = parse("[critics]\nenabled = [\"reflexion\", \" \"]").check().unwrap_err();
         assert_eq!(err.key, "critics.enabled");
-        assert!(err.reason.contains("twice"));
+        assert!(err.reason.contains("item 2"), "{}", err.reason);
     }
 
     #[test]

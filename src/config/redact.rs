@@ -4,7 +4,9 @@
 //! The shape mirrors the config files (`timeout_secs`, `0` for unlimited budgets), plus
 //! `preset`, `sources` and `provider.api_key`, so a stored copy reads like the file
 //! that produced it. Custom header values (`provider.headers`) may be credentials too,
-//! so they are redacted the same way; a password in `cache.redis_url` is masked.
+//! so they are redacted the same way; a password in `cache.redis_url` is masked, and so
+//! are the user info and query values of `provider.base_url` (`https://u:pw@h/v1`,
+//! `…/v1?api-key=…`).
 
 use super::{Config, ProviderConfig};
 use serde_json::{Value, json};
@@ -77,7 +79,8 @@ impl Config {
 pub(crate) fn provider(p: &ProviderConfig) -> Value {
     json!({
         "name": p.name,
-        "base_url": p.base_url,
+        // User info and query values in the URL may be credentials.
+        "base_url": crate::model::url::redacted(&p.base_url),
         "model": p.model,
         "api_key_env": p.api_key_env,
         "api_key": p.api_key.as_ref().map(|_| REDACTED),

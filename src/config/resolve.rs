@@ -24,7 +24,9 @@ use std::time::Duration;
 pub const KNOWN_PROVIDERS: &[&str] = &["local", "openai", "anthropic", "gemini", "ollama"];
 
 /// Where the model is served.
-#[derive(Debug, Clone)]
+///
+/// `Debug` never shows the API key, header values, or credentials in the base URL.
+#[derive(Clone)]
 pub struct ProviderConfig {
     /// The provider, one of [`KNOWN_PROVIDERS`].
     pub name: String,
@@ -56,6 +58,25 @@ pub struct ProviderConfig {
     pub organization: Option<String>,
 }
 
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("name", &self.name)
+            .field("base_url", &crate::model::url::redacted(&self.base_url))
+            .field("model", &self.model)
+            .field("api_key_env", &self.api_key_env)
+            .field("api_key", &self.api_key.as_ref().map(|_| super::redact::REDACTED))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("reasoning", &self.reasoning)
+            .field("azure_api_version", &self.azure_api_version)
+            .field("organization", &self.organization)
+            .finish()
+    }
+}
+
 /// Sampling for drafts and revisions (`[generation]`), or for critics (in
 /// [`CriticsConfig`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,10 +97,14 @@ impl GenerationConfig {
 pub use crate::engine::AcceptWhen;
 pub use crate::model::middleware::{ConcurrencyLimits, RateLimits, RetryPolicy};
 
+/// The most iterations a run may have (`engine.max_iterations`, `--max-iterations`):
+/// a cap on what one command can cost, in calls and in memory.
+pub const MAX_ITERATIONS: usize = 1000;
+
 /// How the loop runs (`[engine]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
-    /// How many drafts are evaluated at most (at least 1).
+    /// How many drafts are evaluated at most (1 to [`MAX_ITERATIONS`]).
     pub max_iterations: usize,
     /// When the critics accept a draft.
     pub accept_when: AcceptWhen,
@@ -94,7 +119,8 @@ pub struct EngineConfig {
 /// Which critics run and how (`[critics]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CriticsConfig {
-    /// Critic names, in order; checked against the critic registry by the engine.
+    /// Critic names, in order, each once; checked against the critic registry when the
+    /// configuration is loaded (and again by the engine).
     pub enabled: Vec<String>,
     /// Extra directories of critic TOML files (relative ones already resolved against
     /// the directory of the config file that named them).
@@ -108,7 +134,8 @@ pub struct CriticsConfig {
 /// Which validators run (`[validators]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidatorsConfig {
-    /// Validator specs as written (strings or tables), parsed by the validator module.
+    /// Validator specs as written (strings or tables), each once; parsed and built by
+    /// the validator module when the configuration is loaded (and again by the engine).
     pub enabled: Vec<serde_json::Value>,
     /// Extra directories of validator preset files (relative ones resolved like
     /// [`CriticsConfig::dirs`]).
@@ -211,6 +238,7 @@ pub struct Config {
     /// The preset that was applied, if any.
     pub preset: Option<String>,
     pub(super) sources: Vec<String>,
+    pub(super) warnings: Vec<String>,
 }
 
 /// Where the API key is looked up: a variable name → its value.
@@ -298,6 +326,7 @@ pub(crate) fn resolve(
         },
         preset,
         sources,
+        warnings: Vec::new(),
     })
 }
 

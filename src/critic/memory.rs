@@ -13,16 +13,20 @@ pub const MAX_REFLECTION_CHARS: usize = 600;
 /// valid verdicts (no error) with non-empty feedback, the last [`MAX_REFLECTIONS`], each
 /// cut to [`MAX_REFLECTION_CHARS`] characters.
 pub fn reflections(history: &[Iteration], critic: &str, current: usize) -> Vec<String> {
+    // Walk back from the most recent iteration and stop at MAX_REFLECTIONS: the cost
+    // of one critique is then independent of how long the run has been going (a scan
+    // of the whole history each iteration made a long run quadratic).
     let mut found: Vec<&str> = history
         .iter()
+        .rev()
         .filter(|it| it.index < current)
-        .flat_map(|it| it.critiques.iter())
+        .flat_map(|it| it.critiques.iter().rev())
         .filter(|c| c.critic == critic && c.error.is_none())
         .map(|c| c.feedback.trim())
         .filter(|f| !f.is_empty())
+        .take(MAX_REFLECTIONS)
         .collect();
-    let skip = found.len().saturating_sub(MAX_REFLECTIONS);
-    found.drain(..skip);
+    found.reverse();
     found.into_iter().map(|f| truncate(f, MAX_REFLECTION_CHARS)).collect()
 }
 

@@ -28,7 +28,13 @@ pub type BuildModel<'a> = dyn Fn(&ProviderConfig) -> Result<Arc<dyn LanguageMode
 impl EngineBuilder {
     /// A builder for `config` with its provider built (over one shared transport), so
     /// the caller can adjust it (e.g. [`EngineBuilder::stream`]) before building.
+    /// A provider that needs an API key and has none is an error here, before
+    /// anything is sent (see [`ProviderConfig::needs_api_key`]).
     pub fn for_config(config: &Config) -> Result<Self, Error> {
+        config.provider.require_api_key("provider")?;
+        for (i, fallback) in config.fallback.iter().enumerate() {
+            fallback.require_api_key(&format!("fallback[{i}]"))?;
+        }
         let transport = provider::transport(&config.provider)?;
         let cache = ResponseCache::from_config(&config.cache)?;
         // Every model (the run's, and each critic's own) is built the same way: the

@@ -22,6 +22,7 @@ pub mod stream;
 pub mod structured;
 pub mod trace;
 pub mod transport;
+pub mod url;
 
 pub use call::{CallLog, CallTag};
 pub use error::{ModelError, ModelErrorKind};

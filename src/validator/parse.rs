@@ -43,6 +43,9 @@ pub fn parse_spec(s: &str) -> Result<Entry, Error> {
     let (head, args) = split(s);
     let entry = if head.trim().eq_ignore_ascii_case("soft") {
         let rest = args.ok_or_else(|| invalid("`soft:` needs a spec after it".to_owned()))?;
+        if split(rest).0.trim().eq_ignore_ascii_case("soft") {
+            return Err(invalid("`soft:` is given twice; once is enough".to_owned()));
+        }
         Entry::soft(body(rest).map_err(invalid)?)
     } else {
         Entry::hard(body(s).map_err(invalid)?)
@@ -282,6 +285,8 @@ mod tests {
         );
         assert_eq!(spec("preset:tweet"), ValidatorSpec::Preset { name: "tweet".into() });
         assert!(reason("not:soft:words:max=3").contains("must come first"));
+        assert!(reason("soft:soft:words:max=3").contains("`soft:` is given twice"));
+        assert!(reason("soft: SOFT :words:max=3").contains("given twice"));
         assert!(reason("words:soft:max=3").contains("unknown option `soft:max`"));
     }
 

@@ -59,7 +59,7 @@ pub struct Anthropic {
 impl Anthropic {
     /// A provider sending to `{base_url}/v1/messages` through `transport`.
     pub fn new(transport: Transport, settings: AnthropicSettings) -> Self {
-        let url = format!("{}/v1/messages", settings.base_url.trim_end_matches('/'));
+        let url = super::url::join(&settings.base_url, "/v1/messages", None);
         Self {
             transport,
             url,
@@ -109,7 +109,7 @@ impl Anthropic {
 impl std::fmt::Debug for Anthropic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Anthropic")
-            .field("url", &self.url)
+            .field("url", &crate::model::url::redacted(&self.url))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
             .field("headers", &self.extra_headers.keys().collect::<Vec<_>>())
@@ -179,6 +179,16 @@ mod tests {
     #[test]
     fn url_is_the_messages_endpoint_under_the_host_root() {
         assert_eq!(provider(None).url(), "https://api.anthropic.com/v1/messages");
+        let transport = Transport::new(TransportSettings::default()).unwrap();
+        let settings = |base_url: &str| AnthropicSettings {
+            base_url: base_url.into(),
+            model: "m".into(),
+            api_key: None,
+        };
+        let gateway = Anthropic::new(transport, settings("http://u:pw@h/?api-key=K"));
+        assert_eq!(gateway.url(), "http://u:pw@h/v1/messages?api-key=K", "the query stays last");
+        let debug = format!("{gateway:?}");
+        assert!(!debug.contains("pw") && !debug.contains("=K"), "{debug}");
     }
 
     #[test]

@@ -64,16 +64,17 @@ impl Gemini {
     /// A provider sending to `{base_url}/models/{model}:generateContent` (and
     /// `:streamGenerateContent?alt=sse`) through `transport`.
     pub fn new(transport: Transport, settings: GeminiSettings) -> Self {
-        let base = settings.base_url.trim_end_matches('/');
+        let base = &settings.base_url;
         let resource = if settings.model.contains('/') {
             settings.model.clone()
         } else {
             format!("models/{}", settings.model)
         };
+        let join = super::url::join;
         Self {
             transport,
-            url: format!("{base}/{resource}:generateContent"),
-            stream_url: format!("{base}/{resource}:streamGenerateContent?alt=sse"),
+            url: join(base, &format!("/{resource}:generateContent"), None),
+            stream_url: join(base, &format!("/{resource}:streamGenerateContent"), Some("alt=sse")),
             model: settings.model,
             api_key: settings.api_key,
             schema_supported: AtomicBool::new(true),
@@ -149,7 +150,7 @@ impl Gemini {
 impl std::fmt::Debug for Gemini {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gemini")
-            .field("url", &self.url)
+            .field("url", &crate::model::url::redacted(&self.url))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
             .field("schema_supported", &self.schema_supported())
@@ -236,6 +237,21 @@ mod tests {
         assert!(!p.url().contains("AIza") && !p.stream_url().contains("key="));
         let tuned = provider("tunedModels/mine", None);
         assert!(tuned.url().ends_with("/v1beta/tunedModels/mine:generateContent"));
+        let transport = Transport::new(TransportSettings::default()).unwrap();
+        let keyed = Gemini::new(
+            transport,
+            GeminiSettings {
+                base_url: "http://h/v1beta?key=K".into(),
+                model: "g".into(),
+                api_key: None,
+            },
+        );
+        assert_eq!(keyed.url(), "http://h/v1beta/models/g:generateContent?key=K");
+        assert_eq!(
+            keyed.stream_url(),
+            "http://h/v1beta/models/g:streamGenerateContent?key=K&alt=sse"
+        );
+        assert!(!format!("{keyed:?}").contains("key=K"));
     }
 
     #[test]

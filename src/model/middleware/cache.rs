@@ -67,7 +67,7 @@ impl<M: LanguageModel> Cached<M> {
 impl<M> std::fmt::Debug for Cached<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cached")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.endpoint.as_deref().map(crate::model::url::redacted))
             .field("cache", &self.cache)
             .finish_non_exhaustive()
     }

@@ -60,7 +60,7 @@ pub struct Ollama {
 impl Ollama {
     /// A provider sending to `{base_url}/api/chat` through `transport`.
     pub fn new(transport: Transport, settings: OllamaSettings) -> Self {
-        let url = format!("{}/api/chat", settings.base_url.trim_end_matches('/'));
+        let url = super::url::join(&settings.base_url, "/api/chat", None);
         Self {
             transport,
             url,
@@ -131,7 +131,7 @@ impl Ollama {
 impl std::fmt::Debug for Ollama {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ollama")
-            .field("url", &self.url)
+            .field("url", &crate::model::url::redacted(&self.url))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
             .field("schema_supported", &self.schema_supported())
@@ -214,6 +214,16 @@ mod tests {
     #[test]
     fn url_and_optional_bearer_key() {
         assert_eq!(provider(None).url(), "http://127.0.0.1:11434/api/chat");
+        let transport = Transport::new(TransportSettings::default()).unwrap();
+        let proxied = Ollama::new(
+            transport,
+            OllamaSettings {
+                base_url: "http://h?token=T".into(),
+                model: "m".into(),
+                api_key: None,
+            },
+        );
+        assert_eq!(proxied.url(), "http://h/api/chat?token=T");
         assert!(provider(None).headers().unwrap().is_empty());
         let p = provider(Some("ol-secret"));
         let auth = p.headers().unwrap().get(AUTHORIZATION).cloned().unwrap();

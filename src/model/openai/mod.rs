@@ -27,6 +27,7 @@ pub(crate) use wire::{schema_name, temperature_json};
 use super::headers::{key_text, redact, secret_value};
 use super::stream::{CompletionStream, Framing, decode};
 use super::transport::Transport;
+use super::url;
 use super::{Completion, LanguageModel, ModelError, ModelErrorKind, Request, ResponseFormat};
 use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
@@ -68,12 +69,13 @@ pub struct OpenAi {
 }
 
 impl OpenAi {
-    /// A provider sending to `{base_url}/chat/completions` through `transport`.
+    /// A provider sending to `{base_url}/chat/completions` through `transport` (a
+    /// query string in `base_url` stays after the path: see [`url::join`]).
     pub fn new(transport: Transport, settings: OpenAiSettings) -> Self {
-        let base_url = settings.base_url.trim_end_matches('/').to_owned();
+        let base_url = settings.base_url;
         Self {
             transport,
-            url: format!("{base_url}/chat/completions"),
+            url: url::join(&base_url, "/chat/completions", None),
             base_url,
             model: settings.model,
             api_key: settings.api_key,
@@ -101,7 +103,8 @@ impl OpenAi {
     /// Default: none (plain OpenAI).
     pub fn with_azure_api_version(mut self, version: impl Into<String>) -> Self {
         let version = version.into();
-        self.url = format!("{}/chat/completions?api-version={version}", self.base_url);
+        let query = format!("api-version={version}");
+        self.url = url::join(&self.base_url, "/chat/completions", Some(&query));
         self.azure_api_version = Some(version);
         self
     }
@@ -195,7 +198,7 @@ impl OpenAi {
 impl std::fmt::Debug for OpenAi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenAi")
-            .field("url", &self.url)
+            .field("url", &crate::model::url::redacted(&self.url))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
             .field("schema_supported", &self.schema_supported())
@@ -275,6 +278,15 @@ mod tests {
     fn url_tolerates_a_trailing_slash() {
         assert_eq!(provider("http://h/v1/", None).url(), "http://h/v1/chat/completions");
         assert_eq!(provider("http://h/v1", None).url(), "http://h/v1/chat/completions");
+        let keyed = provider("http://h/v1?api-key=K", None);
+        assert_eq!(keyed.url(), "http://h/v1/chat/completions?api-key=K");
+        assert!(!format!("{keyed:?}").contains("=K"));
+        let azure =
+            provider("https://r/openai/deployments/d?x=1", None).with_azure_api_version("v");
+        assert_eq!(
+            azure.url(),
+            "https://r/openai/deployments/d/chat/completions?x=1&api-version=v"
+        );
     }
 
     #[test]
