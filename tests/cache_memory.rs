@@ -235,3 +235,53 @@ async fn hits_are_recorded_as_cache_hits_and_streams_are_stored_and_replayed() {
     assert_eq!(records[1].prompt_tokens, 10, "a hit carries the original usage");
     assert_eq!(cache.lookup(&model.key(&req)).await.map(|(_, t)| t), Some(Tier::Memory));
 }
+
+/// A model that, like the local one, caps every request's token limit in `prepare`,
+/// so a retry "with more room" is the very same request.
+struct Capped(Arc<ScriptedModel>);
+
+#[async_trait::async_trait]
+impl LanguageModel for Capped {
+    fn provider(&self) -> &str {
+        "capped"
+    }
+    fn model(&self) -> &str {
+        "capped"
+    }
+    fn prepare<'a>(&self, request: &'a Request) -> std::borrow::Cow<'a, Request> {
+        let mut capped = request.clone();
+        capped.sampling.max_tokens = Some(64);
+        std::borrow::Cow::Owned(capped)
+    }
+    async fn complete(
+        &self,
+        request: &Request,
+    ) -> Result<redraft::model::Completion, redraft::model::ModelError> {
+        self.0.complete(request).await
+    }
+}
+
+#[tokio::test]
+async fn a_retried_revision_is_a_new_sample_not_a_cache_hit() {
+    // The first revision echoes its instructions; the retry must reach the model.
+    let scripted = Arc::new(ScriptedModel::new(|_, n| {
+        Ok(reply(if n == 0 {
+            "Output only the revised text please."
+        } else {
+            "Our lamp is bright."
+        }))
+    }));
+    let model = Cached::new(Capped(Arc::clone(&scripted)), memory_cache());
+    let spec = redraft::validator::parse_spec("require:is").unwrap();
+    let mut builder = Engine::builder(Arc::new(model)).max_iterations(2);
+    for entry in redraft::validator::build(&spec, &redraft::validator::Presets::empty()).unwrap() {
+        let entry =
+            redraft::engine::ValidatorEntry { validator: entry.validator, hard: entry.hard };
+        builder = builder.validator_entry(entry);
+    }
+    let engine = builder.build().unwrap();
+    let t = engine.improve("Our lamp are bright.").await;
+    assert_eq!(scripted.requests().len(), 2, "both revision attempts were sent");
+    assert_eq!(t.usage.cache_hits, 0);
+    assert_eq!(t.final_text.as_deref(), Some("Our lamp is bright."));
+}

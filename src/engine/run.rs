@@ -301,11 +301,15 @@ impl Engine {
         let floor = inner.settings.confidence_floor;
         let mut tag = CallTag::new(CallRole::Revise);
         let mut why = String::new();
-        for _ in 0..2 {
+        for sample in 0..2 {
             let style = inner.model.prompt_style();
             let req = prompts::revise(thought.mode, &thought.input, it, floor, sampling, style);
             let next = it.index + 1;
-            let completion = match self.write(&req, &tag, log, next, on_event).await {
+            // The retry is a new sample: a model that caps the token limit would
+            // otherwise be asked the very same request and answered from the cache.
+            let written =
+                crate::cache::with_sample(sample, self.write(&req, &tag, log, next, on_event));
+            let completion = match written.await {
                 Ok(c) => c,
                 Err(e) => return Revision::Failed(e),
             };
