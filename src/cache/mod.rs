@@ -22,12 +22,13 @@ pub mod file;
 pub mod key;
 pub mod memory;
 pub mod redis;
+mod settings;
 
 pub use entry::{Entry, cacheable};
 pub use key::{CacheKey, current_sample, with_sample};
+pub use settings::{CacheConfig, mask_redis_url};
 
 use crate::Error;
-use crate::config::CacheConfig;
 use crate::model::Completion;
 use file::FileTier;
 use memory::MemoryTier;
@@ -224,7 +225,7 @@ impl std::fmt::Debug for CacheBuilder {
             .field("max_entries", &self.max_entries)
             .field("ttl", &self.ttl)
             .field("dir", &self.dir)
-            .field("redis_url", &self.redis_url.as_deref().map(crate::config::mask_redis_url))
+            .field("redis_url", &self.redis_url.as_deref().map(mask_redis_url))
             .field("redis_namespace", &self.redis_namespace)
             .finish()
     }

@@ -63,7 +63,7 @@ impl RedisTier {
     /// shown), keys under `namespace`, entries valid for `ttl`. Fails only when the URL
     /// is not a Redis URL; the server is reached on first use.
     pub fn new(url: &str, namespace: &str, ttl: Option<Duration>) -> Result<Self, String> {
-        let shown = crate::config::mask_redis_url(url);
+        let shown = super::mask_redis_url(url);
         let client = redis::Client::open(url)
             .map_err(|e| format!("invalid Redis URL `{shown}` ({:?})", e.kind()))?;
         Ok(Self {

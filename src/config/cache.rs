@@ -6,7 +6,8 @@
 //! password, so it is kept as a secret and shown masked.
 
 use super::raw::Problem;
-use secrecy::{ExposeSecret, SecretString};
+pub use crate::cache::{CacheConfig, mask_redis_url};
+use secrecy::SecretString;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -55,31 +56,6 @@ fn problem(key: &str, reason: impl Into<String>) -> Problem {
     Problem { key: key.to_owned(), reason: reason.into() }
 }
 
-/// The response cache (`[cache]`).
-#[derive(Debug, Clone)]
-pub struct CacheConfig {
-    /// Whether answers are cached at all. When true the memory tier is always on.
-    pub enabled: bool,
-    /// Most answers kept in memory (least recently used ones are dropped first).
-    pub max_entries: u64,
-    /// How long an answer stays valid in every tier; `None` (`ttl_secs = 0`): forever
-    /// (memory is still bounded by `max_entries`).
-    pub ttl: Option<Duration>,
-    /// The file tier's directory (one file per answer); `None`: no file tier.
-    pub dir: Option<PathBuf>,
-    /// The Redis tier's URL; `None`: no Redis tier. May hold a password: never shown.
-    pub redis_url: Option<SecretString>,
-    /// The first part of every Redis key: `<namespace>:cache:v1:<hash>`.
-    pub redis_namespace: String,
-}
-
-impl CacheConfig {
-    /// The Redis URL with any password masked, safe to print.
-    pub fn redis_url_masked(&self) -> Option<String> {
-        self.redis_url.as_ref().map(|u| mask_redis_url(u.expose_secret()))
-    }
-}
-
 /// Resolves the merged `[cache]`; `req` reports a key the defaults failed to set.
 pub(crate) fn resolve(
     raw: RawCache,
@@ -96,22 +72,6 @@ pub(crate) fn resolve(
         redis_url: (!url.is_empty()).then(|| SecretString::from(url)),
         redis_namespace: raw.redis_namespace.ok_or_else(|| req("cache.redis_namespace"))?,
     })
-}
-
-/// A Redis `url` with the password of its user part replaced by `[redacted]`: the
-/// form to print or log.
-pub fn mask_redis_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let user = &rest[..at];
-            let user = user.split_once(':').map_or(user, |(name, _)| name);
-            let sep = if rest[..at].contains(':') { ":[redacted]" } else { "" };
-            format!("{scheme}://{user}{sep}@{}", &rest[at + 1..])
-        }
-        None => url.to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! built-in entry.
 
 use super::raw::Problem;
-use crate::engine::{Price, Prices};
+use crate::thought::cost::{Price, Prices};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

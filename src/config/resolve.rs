@@ -11,8 +11,8 @@ use super::providers::provider_defaults;
 use super::raw::{RawConfig, RawProvider};
 use super::resilience;
 use crate::Error;
-use crate::engine::Prices;
 use crate::model::Sampling;
+use crate::thought::cost::Prices;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -94,8 +94,8 @@ impl GenerationConfig {
     }
 }
 
-pub use crate::engine::AcceptWhen;
 pub use crate::model::middleware::{ConcurrencyLimits, RateLimits, RetryPolicy};
+pub use crate::thought::settings::AcceptWhen;
 
 /// The most iterations a run may have (`engine.max_iterations`, `--max-iterations`):
 /// a cap on what one command can cost, in calls and in memory.

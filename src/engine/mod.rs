@@ -12,23 +12,21 @@
 
 mod builder;
 mod cancel;
-pub mod cost;
 mod decide;
 pub mod dry_run;
 mod events;
 mod from_config;
 mod prompts;
 mod run;
-mod settings;
 mod unusable;
 
+pub use crate::thought::cost::{Price, Prices};
+pub use crate::thought::settings::{AcceptWhen, Budget, Settings};
 pub use builder::{EngineBuilder, ValidatorEntry};
 pub use cancel::{Cancel, CancelHandle};
-pub use cost::{Price, Prices};
 pub use dry_run::{Plan, PlannedCall};
 pub use events::Event;
 pub use from_config::BuildModel;
-pub use settings::{AcceptWhen, Budget, Settings};
 
 use crate::critic::Critic;
 use crate::model::LanguageModel;

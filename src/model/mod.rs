@@ -24,6 +24,7 @@ pub mod trace;
 pub mod transport;
 pub mod url;
 
+pub use crate::thought::message::{FinishReason, Message, Role, Sampling};
 pub use call::{CallLog, CallTag};
 pub use error::{ModelError, ModelErrorKind};
 pub use stream::{CompletionStream, StreamEvent};
@@ -32,51 +33,6 @@ pub use trace::CallTrace;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-
-/// Who speaks a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Instructions.
-    System,
-    /// The user (and the data under review).
-    User,
-    /// The model.
-    Assistant,
-}
-
-/// One chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Message {
-    /// Who speaks.
-    pub role: Role,
-    /// What is said.
-    pub content: String,
-}
-
-impl Message {
-    /// A system message.
-    pub fn system(content: impl Into<String>) -> Self {
-        Self { role: Role::System, content: content.into() }
-    }
-    /// A user message.
-    pub fn user(content: impl Into<String>) -> Self {
-        Self { role: Role::User, content: content.into() }
-    }
-    /// An assistant message.
-    pub fn assistant(content: impl Into<String>) -> Self {
-        Self { role: Role::Assistant, content: content.into() }
-    }
-}
-
-/// Sampling parameters sent with a request.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Sampling {
-    /// Sampling temperature; `None` leaves the provider's default.
-    pub temperature: Option<f32>,
-    /// Cap on completion tokens; `None` leaves the provider's default.
-    pub max_tokens: Option<u32>,
-}
 
 /// The shape of answer asked for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -120,21 +76,6 @@ pub struct Request {
     /// sent, so an abandoned call still records it. Set by the recorder
     /// ([`call::call`]); not part of equality or the cache key.
     pub trace: CallTrace,
-}
-
-/// Why the model stopped writing.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FinishReason {
-    /// A natural end.
-    #[default]
-    Stop,
-    /// Cut off by the token limit.
-    Length,
-    /// Stopped by a content filter.
-    ContentFilter,
-    /// Anything else the provider reported.
-    Other,
 }
 
 /// Tokens reported for one call.

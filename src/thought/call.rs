@@ -1,7 +1,7 @@
 //! Records of model calls: every request sent, with its exact messages, sampling
 //! parameters, tokens, latency, attempt and finish reason.
 
-use crate::model::{FinishReason, Message, Sampling};
+use super::message::{FinishReason, Message, Sampling};
 use serde::{Deserialize, Serialize};
 
 /// Why a call was made.

@@ -5,7 +5,10 @@
 //! stored `Thought` is both an audit trail and a checkpoint that can be resumed.
 
 mod call;
+pub mod cost;
 mod iteration;
+pub mod message;
+pub mod settings;
 mod usage;
 
 pub use call::{CallRecord, CallRole, GenerationSummary};

@@ -130,8 +130,8 @@ pub struct Timings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Sampling;
     use crate::thought::CallRole;
+    use crate::thought::message::Sampling;
 
     fn record(cache_hit: bool, cost_usd: Option<f64>) -> CallRecord {
         CallRecord {

@@ -1,7 +1,7 @@
 //! The engine's settings: iteration cap, acceptance rule, confidence floor, timeouts,
 //! sampling for drafts and revisions, and budgets.
 
-use crate::model::Sampling;
+use super::message::Sampling;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 //! (`openai/gpt-4o-mini`). A model with no price has no cost (`None`), never a made-up
 //! zero: the usage counts such calls in `unpriced_calls`.
 
-use crate::thought::CallRecord;
+use super::CallRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
