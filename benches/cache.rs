@@ -15,7 +15,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use redraft::cache::ResponseCache;
 use redraft::critic::Registry;
 use redraft::engine::{EngineBuilder, Price, Prices};
-use redraft::model::middleware::cache::Cached;
+use redraft::middleware::cache::Cached;
 use redraft::model::scripted::{ScriptedModel, reply};
 use redraft::model::{LanguageModel, ResponseFormat, Sampling};
 use std::hint::black_box;

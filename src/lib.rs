@@ -17,26 +17,47 @@
 //!
 //! # Layout
 //!
+//! In the order of the import rule (below), lowest first:
+//!
 //! - [`thought`] — the serialisable state of one run: iterations, verdicts, critiques,
-//!   decisions, every model call, usage and timings.
-//! - [`engine`] — the state machine that drives a run ([`Engine`], [`EngineBuilder`]).
+//!   decisions, every model call, usage and timings; the words of a conversation
+//!   ([`thought::message`]), the typed run settings ([`thought::settings`]) and the
+//!   price table ([`thought::cost`]).
 //! - [`model`] — the [`LanguageModel`] trait, the request/completion types, the
-//!   recorder every call goes through, structured (JSON) output, the providers, and
-//!   the middleware that wraps them.
+//!   recorder every call goes through, structured (JSON) output, the providers over one
+//!   HTTP transport, and the in-process local model.
+//! - [`cache`] — the response cache: a stable key per request, and memory, Redis and
+//!   file tiers.
+//! - [`middleware`] — the layers around a model: retry, rate and concurrency limits,
+//!   timeout, fallback, and the cache layer; what each does and why in that order.
 //! - [`critic`] — the [`Critic`] trait and critics defined as data (`critics/*.toml`).
 //! - [`validator`] — the [`Validator`] trait, the built-in validator kinds, composition
 //!   and presets (`validators/*.toml`).
-//! - [`cache`] — the response cache: a stable key per request, and memory, Redis and
-//!   file tiers (used by the cache layer in [`model::middleware`]).
 //! - [`config`] — layered configuration: raw serde structs, then one resolved object.
-//! - [`error`] — the library's error type.
+//! - [`engine`] — the state machine that drives a run ([`Engine`], [`EngineBuilder`]).
+//! - [`assemble`] — the wiring: configuration becomes providers, the middleware stack
+//!   (the one place its order is built), the cache layer, critics, validators and the
+//!   engine; and the dry-run planner.
+//! - [`error`] — the library's error type (used by every module).
+//!
+//! The `redraft` binary's `cli` module sits on top of all of them.
+//!
+//! ## The import rule
+//!
+//! Imports run one way: each module uses only those listed before it —
+//! `thought` → `model` → `cache` → `middleware` → {`critic`, `validator`} → `config` →
+//! `engine` → `assemble` → (`cli`, in the binary). `error` and the private helpers
+//! (`files`) may be used by all. In particular `model` knows nothing of `config`, and
+//! `config` nothing of `engine`: configuration turns into objects only in [`assemble`].
 
+pub mod assemble;
 pub mod cache;
 pub mod config;
 pub mod critic;
 pub mod engine;
 pub mod error;
 mod files;
+pub mod middleware;
 pub mod model;
 pub mod thought;
 pub mod validator;

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use redraft::cache::{ResponseCache, Tier};
-use redraft::model::middleware::cache::Cached;
+use redraft::middleware::cache::Cached;
 use redraft::model::scripted::{ScriptedModel, reply};
 use redraft::model::{LanguageModel, Message, ModelError, ModelErrorKind, Request, Sampling};
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use redraft::Error;
-use redraft::config::{AcceptWhen, Config, LoadOptions};
+use redraft::config::{AcceptWhen, Config, LoadOptions, ProviderKind};
 use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,7 +59,7 @@ fn config_error(result: Result<Config, Error>) -> (String, Option<String>, Strin
 #[test]
 fn defaults_load() {
     let config = Config::load_with(&opts()).unwrap();
-    assert_eq!(config.provider.name, "local", "the embedded default needs no API key");
+    assert_eq!(config.provider.kind, ProviderKind::Local, "the embedded default needs no API key");
     assert!(config.provider.api_key.is_none());
     let mut openai = opts();
     openai.overrides.push(("provider.name".into(), "openai".into()));

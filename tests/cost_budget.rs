@@ -8,7 +8,7 @@ use redraft::cache::ResponseCache;
 use redraft::config::{Config, LoadOptions};
 use redraft::critic::Registry;
 use redraft::engine::{Budget, EngineBuilder, Price, Prices};
-use redraft::model::middleware::cache::Cached;
+use redraft::middleware::cache::Cached;
 use redraft::model::scripted::{ScriptedModel, reply};
 use redraft::model::{LanguageModel, ResponseFormat, Sampling};
 use redraft::thought::{StopReason, Usage};

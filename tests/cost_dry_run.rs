@@ -6,8 +6,8 @@
 
 mod support;
 
+use redraft::assemble::dry_run;
 use redraft::config::{Config, LoadOptions};
-use redraft::engine::dry_run;
 use redraft::thought::{CallRole, Mode, StopReason};
 use serde_json::Value;
 use support::cli::Redraft;

@@ -7,7 +7,6 @@ mod support;
 
 use redraft::config::{Config, LoadOptions};
 use redraft::model::call::call_streaming;
-use redraft::model::middleware;
 use redraft::model::transport::Transport;
 use redraft::model::{CallLog, CallTag, LanguageModel, Message, Request};
 use redraft::thought::CallRole;
@@ -40,7 +39,7 @@ fn stack(server: &FakeOpenAi, extra: &[(&str, &str)]) -> Arc<dyn LanguageModel> 
     ];
     overrides.extend_from_slice(extra);
     let config = load(&overrides, &[]);
-    middleware::stack(&config, &Transport::new(Default::default()).unwrap()).unwrap()
+    redraft::assemble::uncached(&config, &Transport::new(Default::default()).unwrap()).unwrap()
 }
 
 fn request() -> Request {
@@ -195,7 +194,8 @@ fn a_fallback_file_loads_and_prints_without_its_key() {
     assert!(!format!("{config:?}").contains("gsk-secret-998877"));
 
     // The stack builds a chain over both.
-    let model = middleware::stack(&config, &Transport::new(Default::default()).unwrap()).unwrap();
+    let model =
+        redraft::assemble::uncached(&config, &Transport::new(Default::default()).unwrap()).unwrap();
     assert_eq!(model.model(), "gpt-4o-mini");
 }
 

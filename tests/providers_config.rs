@@ -8,9 +8,10 @@
 mod support;
 
 use redraft::Error;
+use redraft::assemble::provider;
 use redraft::config::{Config, KNOWN_PROVIDERS, LoadOptions};
 use redraft::model::stream::collect;
-use redraft::model::{LanguageModel, Message, ModelErrorKind, Request, Sampling, provider};
+use redraft::model::{LanguageModel, Message, ModelErrorKind, Request, Sampling};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -181,10 +182,10 @@ fn every_example_config_loads() {
         })
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         // The local model needs its file, not a server: loading it is tested elsewhere.
-        if config.provider.name != "local" {
+        if config.provider.kind.as_str() != "local" {
             build(&config);
         }
-        names.push(config.provider.name.clone());
+        names.push(config.provider.kind.as_str().to_owned());
     }
     for name in ["openai", "anthropic", "gemini", "ollama"] {
         assert!(names.iter().any(|n| n == name), "no example for {name}: {names:?}");

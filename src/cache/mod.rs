@@ -15,7 +15,7 @@
 //!   fails logs a warning and counts as a miss: the cache never fails a call.
 //!
 //! The `LanguageModel` wrapper that uses it is
-//! [`crate::model::middleware::cache::Cached`], the outermost middleware layer.
+//! [`crate::middleware::cache::Cached`], the outermost middleware layer.
 
 pub mod entry;
 pub mod file;

@@ -4,9 +4,9 @@
 use super::run::exit_code_for;
 use super::{Failure, print_stdout};
 use anyhow::anyhow;
+use redraft::assemble::dry_run;
+use redraft::assemble::dry_run::Plan;
 use redraft::config::Config;
-use redraft::engine::Plan;
-use redraft::engine::dry_run;
 use redraft::thought::{CallRole, Mode};
 use std::process::ExitCode;
 

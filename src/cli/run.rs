@@ -26,7 +26,7 @@ pub(crate) async fn run(
     // Before any model call: a file that cannot be written back costs no tokens.
     let target = in_place.map(Target::prepare).transpose()?;
     let engine = EngineBuilder::for_config(&config)?.stream(args.stream).build()?;
-    if config.provider.name == redraft::model::local::PROVIDER {
+    if config.provider.kind == redraft::config::ProviderKind::Local {
         let file = config.local.model_file()?;
         let name = file.file_stem().unwrap_or(file.as_os_str()).to_string_lossy();
         stderr::line(format_args!(

@@ -11,31 +11,33 @@
 //! in `base_url` (Gemini takes `?key=…`; gateways take `?api-key=…`). An openai base
 //! URL elsewhere (vLLM, llama.cpp, LM Studio, Ollama's `/v1`) and ollama need none.
 
-use super::ProviderConfig;
+use super::{ProviderConfig, ProviderKind};
 use crate::Error;
 
 /// The headers each provider's key may come in instead, lower-case.
-fn auth_headers(provider: &str) -> &'static [&'static str] {
+fn auth_headers(provider: ProviderKind) -> &'static [&'static str] {
     match provider {
-        "anthropic" => &["x-api-key", "authorization"],
-        "gemini" => &["x-goog-api-key", "authorization"],
-        "openai" => &["authorization", "api-key"],
-        _ => &[],
+        ProviderKind::Anthropic => &["x-api-key", "authorization"],
+        ProviderKind::Gemini => &["x-goog-api-key", "authorization"],
+        ProviderKind::OpenAi => &["authorization", "api-key"],
+        ProviderKind::Local | ProviderKind::Ollama => &[],
     }
 }
 
 impl ProviderConfig {
     /// Whether requests to this provider must carry an API key (see the module docs).
     pub fn needs_api_key(&self) -> bool {
-        let always = match self.name.as_str() {
-            "anthropic" | "gemini" => true,
-            "openai" => self.azure_api_version.is_some() || is_openai_api(&self.base_url),
-            _ => false,
+        let always = match self.kind {
+            ProviderKind::Anthropic | ProviderKind::Gemini => true,
+            ProviderKind::OpenAi => {
+                self.azure_api_version.is_some() || is_openai_api(&self.base_url)
+            }
+            ProviderKind::Local | ProviderKind::Ollama => false,
         };
         let by_header = self
             .headers
             .keys()
-            .any(|h| auth_headers(&self.name).contains(&h.to_ascii_lowercase().as_str()));
+            .any(|h| auth_headers(self.kind).contains(&h.to_ascii_lowercase().as_str()));
         always && !by_header && !crate::model::url::has_credentials(&self.base_url)
     }
 
@@ -46,11 +48,11 @@ impl ProviderConfig {
             return Ok(());
         }
         Err(Error::Provider {
-            provider: self.name.clone(),
+            provider: self.kind.as_str().to_owned(),
             reason: format!(
                 "{} is not set (provider {}; config {key}.api_key_env): set it to the API \
                  key; nothing was sent",
-                self.api_key_env, self.name
+                self.api_key_env, self.kind
             ),
         })
     }

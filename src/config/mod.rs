@@ -67,8 +67,8 @@ pub use presets::names as preset_names;
 pub use providers::{ProviderDefaults, provider_defaults};
 pub use resolve::{
     AcceptWhen, BudgetConfig, ConcurrencyLimits, Config, CriticsConfig, EngineConfig,
-    GenerationConfig, KNOWN_PROVIDERS, LocalConfig, MAX_ITERATIONS, ProviderConfig, RateLimits,
-    RetryPolicy, ValidatorsConfig,
+    GenerationConfig, KNOWN_PROVIDERS, LocalConfig, MAX_ITERATIONS, ProviderConfig, ProviderKind,
+    RateLimits, RetryPolicy, ValidatorsConfig,
 };
 
 use crate::Error;

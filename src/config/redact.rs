@@ -78,7 +78,7 @@ impl Config {
 /// key and header values redacted.
 pub(crate) fn provider(p: &ProviderConfig) -> Value {
     json!({
-        "name": p.name,
+        "name": p.kind,
         // User info and query values in the URL may be credentials.
         "base_url": crate::model::url::redacted(&p.base_url),
         "model": p.model,

@@ -15,7 +15,7 @@ use super::raw::{Problem, RawConfig, RawProvider};
 use super::resolve::{self, Lookup, ProviderConfig};
 use super::{Config, redact};
 use crate::Error;
-use crate::model::middleware::{ConcurrencyLimits, RateLimits, RetryPolicy};
+use crate::middleware::{ConcurrencyLimits, RateLimits, RetryPolicy};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -125,8 +125,8 @@ pub(crate) fn fallback(
         let key = format!("fallback[{i}]");
         let entry = resolve::provider(complete(f, primary), &key, env)?;
         let same = |p: &ProviderConfig| {
-            (&p.name, &p.base_url, &p.model, &p.api_key_env)
-                == (&entry.name, &entry.base_url, &entry.model, &entry.api_key_env)
+            (p.kind, &p.base_url, &p.model, &p.api_key_env)
+                == (entry.kind, &entry.base_url, &entry.model, &entry.api_key_env)
         };
         if same(primary) || chain.iter().any(same) {
             return Err(Error::config(
@@ -147,7 +147,7 @@ pub(crate) fn fallback(
 /// (`reasoning`, `azure_api_version`, `organization`) are only on the same server (same
 /// provider and `base_url`): header values may be credentials for that server.
 fn complete(f: RawProvider, primary: &ProviderConfig) -> RawProvider {
-    let same_provider = f.name.as_ref().is_none_or(|n| *n == primary.name);
+    let same_provider = f.name.as_ref().is_none_or(|n| *n == primary.kind.as_str());
     let same_server = same_provider
         && f.base_url.as_ref().is_none_or(|u| u.trim_end_matches('/') == primary.base_url);
     let endpoint = |value: Option<String>, of_primary: &str| {
@@ -156,7 +156,7 @@ fn complete(f: RawProvider, primary: &ProviderConfig) -> RawProvider {
     let server = |inherit: bool| same_server && inherit;
     // Every field listed (no `..`), so a new [provider] key cannot be forgotten here.
     RawProvider {
-        name: Some(f.name.unwrap_or_else(|| primary.name.clone())),
+        name: Some(f.name.unwrap_or_else(|| primary.kind.as_str().to_owned())),
         base_url: endpoint(f.base_url, &primary.base_url),
         model: endpoint(f.model, &primary.model),
         api_key_env: endpoint(f.api_key_env, &primary.api_key_env),
@@ -222,7 +222,7 @@ mod tests {
 
     fn primary() -> ProviderConfig {
         ProviderConfig {
-            name: "openai".into(),
+            kind: crate::config::ProviderKind::OpenAi,
             base_url: "https://api.openai.com/v1".into(),
             model: "gpt-4o-mini".into(),
             api_key_env: "OPENAI_API_KEY".into(),
@@ -267,7 +267,7 @@ mod tests {
     fn a_fallback_inherits_what_it_leaves_out() {
         let c = chain("[[fallback]]\nmodel = \"gpt-4o\"\napi_key_env = \"BACKUP_KEY\"").unwrap();
         assert_eq!(c.len(), 1);
-        assert_eq!((c[0].name.as_str(), c[0].model.as_str()), ("openai", "gpt-4o"));
+        assert_eq!((c[0].kind.as_str(), c[0].model.as_str()), ("openai", "gpt-4o"));
         assert_eq!(c[0].base_url, "https://api.openai.com/v1");
         assert!(c[0].api_key.is_some());
         assert_eq!(c[0].timeout, Duration::from_secs(120));

@@ -13,23 +13,29 @@ use super::resilience;
 use crate::Error;
 use crate::model::Sampling;
 use crate::thought::cost::Prices;
+pub use crate::thought::settings::ProviderKind;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The provider names `provider.name` accepts. A new provider adds its name here (and
-/// its defaults in [`provider_defaults`](super::provider_defaults)). `local` is always
+/// The provider names `provider.name` accepts ([`ProviderKind::ALL`]). `local` is always
 /// known; a build without the `local` cargo feature says so when the provider is built.
-pub const KNOWN_PROVIDERS: &[&str] = &["local", "openai", "anthropic", "gemini", "ollama"];
+pub const KNOWN_PROVIDERS: [&str; 5] = [
+    ProviderKind::Local.as_str(),
+    ProviderKind::OpenAi.as_str(),
+    ProviderKind::Anthropic.as_str(),
+    ProviderKind::Gemini.as_str(),
+    ProviderKind::Ollama.as_str(),
+];
 
 /// Where the model is served.
 ///
 /// `Debug` never shows the API key, header values, or credentials in the base URL.
 #[derive(Clone)]
 pub struct ProviderConfig {
-    /// The provider, one of [`KNOWN_PROVIDERS`].
-    pub name: String,
+    /// The provider.
+    pub kind: ProviderKind,
     /// The API root, as the provider's official SDK takes it (openai and gemini: with
     /// the version path; anthropic and ollama: the host root). The provider's default
     /// when no layer sets it.
@@ -61,7 +67,7 @@ pub struct ProviderConfig {
 impl std::fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderConfig")
-            .field("name", &self.name)
+            .field("kind", &self.kind)
             .field("base_url", &crate::model::url::redacted(&self.base_url))
             .field("model", &self.model)
             .field("api_key_env", &self.api_key_env)
@@ -94,7 +100,7 @@ impl GenerationConfig {
     }
 }
 
-pub use crate::model::middleware::{ConcurrencyLimits, RateLimits, RetryPolicy};
+pub use crate::middleware::{ConcurrencyLimits, RateLimits, RetryPolicy};
 pub use crate::thought::settings::AcceptWhen;
 
 /// The most iterations a run may have (`engine.max_iterations`, `--max-iterations`):
@@ -340,8 +346,13 @@ pub(super) fn provider(
 ) -> Result<ProviderConfig, Error> {
     let k = |field: &str| format!("{key}.{field}");
     let name = req(p.name.clone(), &k("name"))?;
-    let defaults = provider_defaults(&name, p.azure_api_version.is_some());
-    check_provider_options(&name, &p, key)?;
+    let kind = ProviderKind::from_name(&name).ok_or_else(|| {
+        let reason =
+            format!("unknown provider `{name}`; known providers: {}", ProviderKind::known());
+        Error::config("merged configuration", Some(&k("name")), reason)
+    })?;
+    let defaults = provider_defaults(kind, p.azure_api_version.is_some());
+    check_provider_options(kind, &p, key)?;
     let api_key_env = p.api_key_env.unwrap_or_else(|| defaults.api_key_env.to_owned());
     let api_key = Some(&api_key_env)
         .filter(|n| !n.is_empty())
@@ -355,7 +366,7 @@ pub(super) fn provider(
             .trim_end_matches('/')
             .to_owned(),
         model: p.model.unwrap_or_else(|| defaults.model.to_owned()),
-        name,
+        kind,
         api_key_env,
         api_key,
         timeout: Duration::from_secs(req(p.timeout_secs, &k("timeout_secs"))?),
@@ -376,17 +387,17 @@ pub(super) fn provider(
 
 /// The OpenAI-only options are errors with any other provider (they would be silently
 /// ignored), and Azure needs its deployment URL: there is no default for it.
-fn check_provider_options(name: &str, p: &RawProvider, key: &str) -> Result<(), Error> {
+fn check_provider_options(kind: ProviderKind, p: &RawProvider, key: &str) -> Result<(), Error> {
     let merged =
         |key: &str, reason: String| Err(Error::config("merged configuration", Some(key), reason));
-    if name != "openai" {
+    if kind != ProviderKind::OpenAi {
         let set = [
             ("reasoning", p.reasoning == Some(true)),
             ("azure_api_version", p.azure_api_version.is_some()),
             ("organization", p.organization.is_some()),
         ];
         if let Some((field, _)) = set.iter().find(|(_, on)| *on) {
-            let reason = format!("applies to provider openai only, not `{name}`");
+            let reason = format!("applies to provider openai only, not `{kind}`");
             return merged(&format!("{key}.{field}"), reason);
         }
     }

@@ -15,7 +15,7 @@ fn isolated(env_vars: Vec<(&str, &str)>) -> LoadOptions {
 fn the_defaults_set_every_key() {
     let raw: RawConfig = toml::from_str(presets::DEFAULT).unwrap();
     let config = resolve::resolve(raw, None, vec![], &|_| None).unwrap();
-    assert_eq!(config.provider.name, "local");
+    assert_eq!(config.provider.kind, super::ProviderKind::Local);
     assert_eq!(config.engine.max_iterations, 3);
     assert_eq!(config.engine.accept_when, AcceptWhen::AllSatisfied);
     assert_eq!(config.critics.enabled, vec!["reflexion"]);

@@ -23,9 +23,9 @@ pub use single::TemplateCritic;
 pub use spec::{CriticSpec, ModelOverrides, PromptSpec, Strategy};
 
 use crate::model::{CallLog, LanguageModel, ModelError};
+pub use crate::thought::verdict::{VerdictJson, verdict_schema};
 use crate::thought::{Critique, Iteration, Mode};
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
 /// What a critic sees.
 pub struct CritiqueContext<'a> {
@@ -67,53 +67,4 @@ pub trait Critic: Send + Sync {
     fn name(&self) -> &str;
     /// Review `cx.text`.
     async fn critique(&self, cx: &CritiqueContext<'_>) -> Result<Critique, CriticError>;
-}
-
-/// The verdict a critic's model is asked to return (its JSON schema is
-/// [`verdict_schema`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VerdictJson {
-    /// Whether the text should be revised.
-    pub needs_improvement: bool,
-    /// How sure the critic is, 0..=1.
-    pub confidence: f64,
-    /// What is wrong, in prose.
-    pub feedback: String,
-    /// Concrete changes to make.
-    #[serde(default)]
-    pub suggestions: Vec<String>,
-}
-
-impl VerdictJson {
-    /// The verdict as a [`Critique`] by `critic` (confidence clamped to 0..=1).
-    pub fn into_critique(self, critic: &str) -> Critique {
-        Critique {
-            critic: critic.to_owned(),
-            needs_improvement: self.needs_improvement,
-            confidence: if self.confidence.is_finite() {
-                self.confidence.clamp(0.0, 1.0)
-            } else {
-                0.0
-            },
-            feedback: self.feedback,
-            suggestions: self.suggestions,
-            error: None,
-        }
-    }
-}
-
-/// The JSON schema of a critic verdict.
-pub fn verdict_schema() -> serde_json::Value {
-    serde_json::json!({
-        "type": "object",
-        "properties": {
-            "needs_improvement": { "type": "boolean" },
-            "confidence": { "type": "number", "minimum": 0, "maximum": 1 },
-            "feedback": { "type": "string" },
-            "suggestions": { "type": "array", "items": { "type": "string" } }
-        },
-        "required": ["needs_improvement", "confidence", "feedback", "suggestions"],
-        "additionalProperties": false
-    })
 }

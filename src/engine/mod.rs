@@ -13,9 +13,7 @@
 mod builder;
 mod cancel;
 mod decide;
-pub mod dry_run;
 mod events;
-mod from_config;
 mod prompts;
 mod run;
 mod unusable;
@@ -24,9 +22,7 @@ pub use crate::thought::cost::{Price, Prices};
 pub use crate::thought::settings::{AcceptWhen, Budget, Settings};
 pub use builder::{EngineBuilder, ValidatorEntry};
 pub use cancel::{Cancel, CancelHandle};
-pub use dry_run::{Plan, PlannedCall};
 pub use events::Event;
-pub use from_config::BuildModel;
 
 use crate::critic::Critic;
 use crate::model::LanguageModel;

@@ -1,8 +1,8 @@
 //! Language models: the [`LanguageModel`] trait, its request and completion types,
-//! the typed [`ModelError`], the recorder every call goes through ([`call`]),
-//! structured JSON output ([`structured`]), the providers, and and the
-//! [`middleware`] around them (response cache, retry, rate and concurrency limits,
-//! timeout, fallback).
+//! the typed [`ModelError`], the recorder every call goes through ([`call`]) and the
+//! live trace of each call ([`trace`]), structured JSON output ([`structured`]), the
+//! providers over one HTTP transport, and the in-process local model. The layers that
+//! wrap a model (retry, limits, fallback, cache) are [`crate::middleware`].
 
 pub mod anthropic;
 pub mod call;
@@ -10,11 +10,9 @@ mod error;
 pub mod gemini;
 pub mod headers;
 pub mod local;
-pub mod middleware;
 pub mod ndjson;
 pub mod ollama;
 pub mod openai;
-pub mod provider;
 #[cfg(feature = "test-util")]
 pub mod scripted;
 pub mod sse;

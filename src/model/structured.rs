@@ -102,7 +102,7 @@ pub fn parse_lenient<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::critic::VerdictJson;
+    use crate::thought::verdict::VerdictJson;
 
     #[test]
     fn parses_fenced_json_with_prose() {

@@ -10,6 +10,7 @@ mod iteration;
 pub mod message;
 pub mod settings;
 mod usage;
+pub mod verdict;
 
 pub use call::{CallRecord, CallRole, GenerationSummary};
 pub use iteration::{Action, Critique, Decision, Iteration, Verdict};

@@ -76,7 +76,7 @@ pub struct Settings {
     pub generation: Sampling,
     /// Spending limits.
     pub budget: Budget,
-    /// Stream drafts and revisions, yielding [`Event::Delta`](super::Event::Delta) as
+    /// Stream drafts and revisions, yielding [`Event::Delta`](crate::engine::Event::Delta) as
     /// text arrives.
     pub stream: bool,
 }
@@ -111,5 +111,76 @@ mod tests {
         for rule in [AllSatisfied, MajoritySatisfied, AnySatisfied] {
             assert!(!rule.holds(0, 0), "{rule} accepted with no vote");
         }
+    }
+}
+
+/// Which provider serves a run: named in configuration (`provider.name`), never guessed
+/// from a model name or from which API keys are set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ProviderKind {
+    /// The in-process local model (the `local` cargo feature).
+    #[serde(rename = "local")]
+    Local,
+    /// OpenAI's chat completions API, and every server that speaks it.
+    #[serde(rename = "openai")]
+    OpenAi,
+    /// Anthropic's Messages API.
+    #[serde(rename = "anthropic")]
+    Anthropic,
+    /// Google's Gemini API.
+    #[serde(rename = "gemini")]
+    Gemini,
+    /// Ollama's native API.
+    #[serde(rename = "ollama")]
+    Ollama,
+}
+
+impl ProviderKind {
+    /// Every provider, in the order they are listed to users.
+    pub const ALL: [Self; 5] =
+        [Self::Local, Self::OpenAi, Self::Anthropic, Self::Gemini, Self::Ollama];
+
+    /// The name used in configuration, on the command line and in the `Thought`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::OpenAi => "openai",
+            Self::Anthropic => "anthropic",
+            Self::Gemini => "gemini",
+            Self::Ollama => "ollama",
+        }
+    }
+
+    /// The provider called `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Every provider's name, comma-separated, for messages.
+    pub fn known() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+}
+
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod provider_kind_tests {
+    use super::ProviderKind;
+
+    #[test]
+    fn names_round_trip_through_serde_and_from_name() {
+        for kind in ProviderKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<ProviderKind>(&json).unwrap(), kind);
+            assert_eq!(ProviderKind::from_name(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ProviderKind::from_name("open-ai"), None);
+        assert_eq!(ProviderKind::known(), "local, openai, anthropic, gemini, ollama");
     }
 }

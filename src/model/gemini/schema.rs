@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn the_verdict_schema_loses_additional_properties() {
-        let verdict = crate::critic::verdict_schema();
+        let verdict = crate::thought::verdict::verdict_schema();
         let out = openapi_schema(&verdict);
         assert_eq!(
             out,

@@ -179,7 +179,7 @@ fn singular(field: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::critic::verdict_schema;
+    use crate::thought::verdict::verdict_schema;
 
     #[test]
     fn strings_and_arrays_get_bounds_and_existing_bounds_stay() {
@@ -222,7 +222,7 @@ mod tests {
         assert!((0.0..=1.0).contains(&confidence), "{confidence}");
         assert_eq!(ex["feedback"], "<feedback>");
         assert_eq!(ex["suggestions"], json!(["<suggestion item>"]));
-        let parsed: crate::critic::VerdictJson = serde_json::from_value(ex).unwrap();
+        let parsed: crate::thought::verdict::VerdictJson = serde_json::from_value(ex).unwrap();
         assert!(parsed.needs_improvement);
     }
 

@@ -63,8 +63,8 @@ pub(crate) fn prepare(request: &Request, cap: u32) -> Cow<'_, Request> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::critic::verdict_schema;
     use crate::model::Sampling;
+    use crate::thought::verdict::verdict_schema;
 
     fn structured(max_tokens: Option<u32>) -> Request {
         Request {

@@ -1,19 +1,20 @@
-//! Building the configured provider: the one place that maps a provider name (from
-//! [`crate::config::KNOWN_PROVIDERS`]) to code. The provider is always named in config,
+//! Building the configured provider: the one place that maps a [`ProviderKind`] to
+//! code. The provider is always named in config,
 //! never guessed from a model name or from which API keys happen to be set.
 //!
 //! `local` (the in-process model, the built-in default) needs the `local` cargo
 //! feature; a build without it answers a local request with how to get it.
 
-use super::LanguageModel;
-use super::anthropic::{Anthropic, AnthropicSettings};
-use super::gemini::{Gemini, GeminiSettings};
-use super::headers::custom_headers;
-use super::ollama::{Ollama, OllamaSettings};
-use super::openai::{OpenAi, OpenAiSettings};
-use super::transport::{Transport, TransportSettings};
 use crate::Error;
-use crate::config::{KNOWN_PROVIDERS, LocalConfig, ProviderConfig};
+use crate::config::{LocalConfig, ProviderConfig, ProviderKind};
+use crate::model::LanguageModel;
+use crate::model::anthropic::{Anthropic, AnthropicSettings};
+use crate::model::gemini::{Gemini, GeminiSettings};
+use crate::model::headers::custom_headers;
+use crate::model::local;
+use crate::model::ollama::{Ollama, OllamaSettings};
+use crate::model::openai::{OpenAi, OpenAiSettings};
+use crate::model::transport::{Transport, TransportSettings};
 use std::sync::Arc;
 
 /// The HTTP transport `config`'s timeouts describe. Build it once and share it: every
@@ -34,15 +35,15 @@ pub fn build(
     transport: &Transport,
 ) -> Result<Arc<dyn LanguageModel>, Error> {
     let headers = custom_headers(&config.headers).map_err(|reason| Error::Provider {
-        provider: config.name.clone(),
+        provider: config.kind.as_str().to_owned(),
         reason: format!("provider.headers: {reason}"),
     })?;
     let (base_url, model, api_key) =
         (config.base_url.clone(), config.model.clone(), config.api_key.clone());
     let idle = config.stream_idle_timeout;
-    let model: Arc<dyn LanguageModel> = match config.name.as_str() {
-        super::local::PROVIDER => build_local(local)?,
-        "openai" => {
+    let model: Arc<dyn LanguageModel> = match config.kind {
+        ProviderKind::Local => build_local(local)?,
+        ProviderKind::OpenAi => {
             let mut openai =
                 OpenAi::new(transport.clone(), OpenAiSettings { base_url, model, api_key })
                     .with_idle_timeout(idle)
@@ -56,30 +57,21 @@ pub fn build(
             }
             Arc::new(openai)
         }
-        "anthropic" => Arc::new(
+        ProviderKind::Anthropic => Arc::new(
             Anthropic::new(transport.clone(), AnthropicSettings { base_url, model, api_key })
                 .with_idle_timeout(idle)
                 .with_headers(headers),
         ),
-        "gemini" => Arc::new(
+        ProviderKind::Gemini => Arc::new(
             Gemini::new(transport.clone(), GeminiSettings { base_url, model, api_key })
                 .with_idle_timeout(idle)
                 .with_headers(headers),
         ),
-        "ollama" => Arc::new(
+        ProviderKind::Ollama => Arc::new(
             Ollama::new(transport.clone(), OllamaSettings { base_url, model, api_key })
                 .with_idle_timeout(idle)
                 .with_headers(headers),
         ),
-        other => {
-            return Err(Error::Provider {
-                provider: other.to_owned(),
-                reason: format!(
-                    "unknown provider; known providers: {}",
-                    KNOWN_PROVIDERS.join(", ")
-                ),
-            });
-        }
     };
     Ok(model)
 }
@@ -87,7 +79,7 @@ pub fn build(
 /// The in-process local model.
 #[cfg(feature = "local")]
 fn build_local(local: &LocalConfig) -> Result<Arc<dyn LanguageModel>, Error> {
-    use super::local::{LocalModel, LocalSettings};
+    use local::{LocalModel, LocalSettings};
     Ok(Arc::new(LocalModel::load(LocalSettings {
         model_path: local.model_file()?,
         threads: local.threads,
@@ -100,10 +92,7 @@ fn build_local(local: &LocalConfig) -> Result<Arc<dyn LanguageModel>, Error> {
 /// Without the `local` feature: say how to get it, or what to use instead.
 #[cfg(not(feature = "local"))]
 fn build_local(_local: &LocalConfig) -> Result<Arc<dyn LanguageModel>, Error> {
-    Err(Error::Provider {
-        provider: super::local::PROVIDER.to_owned(),
-        reason: LOCAL_MISSING.to_owned(),
-    })
+    Err(Error::Provider { provider: local::PROVIDER.to_owned(), reason: LOCAL_MISSING.to_owned() })
 }
 
 /// What a build without the `local` feature says when asked for the local model.

@@ -21,9 +21,9 @@
 //!
 //! Costs come from the price table, like a real run's.
 
-use super::{Cancel, EngineBuilder};
 use crate::Error;
 use crate::config::{Config, ProviderConfig};
+use crate::engine::{Cancel, EngineBuilder};
 use crate::model::{
     Completion, FinishReason, LanguageModel, ModelError, Request, ResponseFormat, TokenUsage,
 };
@@ -115,7 +115,7 @@ pub async fn plan(config: &Config, mode: Mode, input: &str) -> Result<Plan, Erro
     let shared = Arc::new(Shared { base, revisions: AtomicUsize::new(0) });
     let build = |p: &ProviderConfig| -> Result<Arc<dyn LanguageModel>, Error> {
         Ok(Arc::new(Standin {
-            provider: p.name.clone(),
+            provider: p.kind.as_str().to_owned(),
             model: p.model.clone(),
             shared: shared.clone(),
         }))
@@ -143,7 +143,7 @@ pub async fn plan(config: &Config, mode: Mode, input: &str) -> Result<Plan, Erro
     let u = &thought.usage;
     Ok(Plan {
         mode,
-        provider: config.provider.name.clone(),
+        provider: config.provider.kind.as_str().to_owned(),
         model: config.provider.model.clone(),
         max_iterations: config.engine.max_iterations,
         iterations: thought.iterations.len(),

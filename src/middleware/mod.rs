@@ -46,10 +46,10 @@
 //!
 //! # Assembly
 //!
-//! [`stack`] builds what `Engine::from_config` talks to, below the cache: each
-//! configured provider (via [`provider::build`]) wrapped as above, then the fallback
-//! over them; the engine puts the [`cache::Cached`] layer on top when the cache is on.
-//! Defaults: retry on (6 attempts), no rate limit, no concurrency limit, no fallback.
+//! [`wrap`] puts the per-model layers around one model, in the order above. The whole
+//! stack from configuration — each provider wrapped, the fallback chain over them, the
+//! cache on top — is built in one place, [`crate::assemble`]. Defaults: retry on (6
+//! attempts), no rate limit, no concurrency limit, no fallback.
 
 mod attempts;
 mod bucket;
@@ -74,11 +74,7 @@ pub use registry::{Endpoint, Registry};
 pub use retry::{Retry, RetryPolicy};
 pub use timeout::Timeout;
 
-use super::LanguageModel;
-use super::provider;
-use super::transport::Transport;
-use crate::Error;
-use crate::config::{Config, ProviderConfig};
+use crate::model::LanguageModel;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,63 +89,6 @@ pub struct Layers {
     pub concurrency: ConcurrencyLimits,
     /// The per-call timeout.
     pub timeout: Duration,
-}
-
-impl Layers {
-    /// The layers `config` asks for around `provider`.
-    pub fn from_config(config: &Config, provider: &ProviderConfig) -> Self {
-        Self {
-            retry: config.retry,
-            rate_limit: config.rate_limit,
-            concurrency: config.concurrency,
-            timeout: provider.timeout,
-        }
-    }
-}
-
-impl Endpoint {
-    /// The endpoint `provider` sends to.
-    pub fn of(provider: &ProviderConfig) -> Self {
-        Self {
-            provider: provider.name.clone(),
-            base_url: provider.base_url.clone(),
-            model: provider.model.clone(),
-            account: provider.api_key_env.clone(),
-        }
-    }
-}
-
-/// The model `config` describes, resilience included: the primary provider and each
-/// `[[fallback]]`, each wrapped in timeout, rate limit, concurrency limit and retry
-/// (sharing limiters process-wide through [`Registry::global`]), then the fallback
-/// chain over them. Fallbacks with the primary's timeouts share `transport`.
-pub fn stack(config: &Config, transport: &Transport) -> Result<Arc<dyn LanguageModel>, Error> {
-    let primary = stack_provider(config, &config.provider, transport)?;
-    if config.fallback.is_empty() {
-        return Ok(primary);
-    }
-    let mut fallbacks = Vec::with_capacity(config.fallback.len());
-    for p in &config.fallback {
-        let model = if same_timeouts(p, &config.provider) {
-            stack_provider(config, p, transport)?
-        } else {
-            stack_provider(config, p, &provider::transport(p)?)?
-        };
-        fallbacks.push(model);
-    }
-    Ok(Arc::new(Fallback::new(primary, fallbacks)))
-}
-
-/// One provider wrapped in the layers `config` asks for, without fallback (e.g. a
-/// critic's own model).
-pub fn stack_provider(
-    config: &Config,
-    provider: &ProviderConfig,
-    transport: &Transport,
-) -> Result<Arc<dyn LanguageModel>, Error> {
-    let model = provider::build(provider, &config.local, transport)?;
-    let layers = Layers::from_config(config, provider);
-    Ok(wrap(model, &Endpoint::of(provider), &layers, Registry::global()))
 }
 
 /// `model` wrapped in `layers`, innermost first (timeout, rate limit, concurrency
@@ -172,10 +111,6 @@ pub fn wrap(
         model = Arc::new(Retry::new(model, layers.retry));
     }
     model
-}
-
-fn same_timeouts(a: &ProviderConfig, b: &ProviderConfig) -> bool {
-    a.timeout == b.timeout && a.connect_timeout == b.connect_timeout
 }
 
 #[cfg(test)]

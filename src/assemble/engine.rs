@@ -3,14 +3,13 @@
 //! from their specs, the settings, budgets and price table, and the redacted
 //! configuration stored in every thought.
 
-use super::{Budget, Engine, EngineBuilder, Settings, ValidatorEntry};
 use crate::Error;
 use crate::cache::ResponseCache;
 use crate::config::{Config, ProviderConfig};
 use crate::critic::{OwnModel, Registry};
-use crate::model::middleware::cache::Cached;
+use crate::engine::{Budget, Engine, EngineBuilder, Settings, ValidatorEntry};
+use crate::model::LanguageModel;
 use crate::model::transport::Transport;
-use crate::model::{LanguageModel, middleware, provider};
 use crate::validator::{Presets, SpecItem, build_items};
 use std::sync::Arc;
 
@@ -35,20 +34,12 @@ impl EngineBuilder {
         for (i, fallback) in config.fallback.iter().enumerate() {
             fallback.require_api_key(&format!("fallback[{i}]"))?;
         }
-        let transport = provider::transport(&config.provider)?;
+        let transport = super::provider::transport(&config.provider)?;
         let cache = ResponseCache::from_config(&config.cache)?;
-        // Every model (the run's, and each critic's own) is built the same way: the
-        // middleware stack (see `model::middleware`), then the cache as the outermost
-        // layer. The run's model has the `[[fallback]]` chain; a critic's own does not.
-        let cached = |p: &ProviderConfig, model: Arc<dyn LanguageModel>| match &cache {
-            Some(cache) => Arc::new(Cached::new(model, cache.clone()).endpoint(p.base_url.clone()))
-                as Arc<dyn LanguageModel>,
-            None => model,
-        };
-        let build = |p: &ProviderConfig| -> Result<Arc<dyn LanguageModel>, Error> {
-            Ok(cached(p, middleware::stack_provider(config, p, &transport)?))
-        };
-        let model = cached(&config.provider, middleware::stack(config, &transport)?);
+        // Every model — the run's, and each critic's own — is built the same way (see
+        // the order in `assemble`); the run's model has the `[[fallback]]` chain.
+        let build = |p: &ProviderConfig| super::critic_model(config, p, &transport, cache.as_ref());
+        let model = super::model(config, &transport, cache.as_ref())?;
         Self::from_config_with(config, model, &build)
     }
 
@@ -60,7 +51,7 @@ impl EngineBuilder {
         model: Arc<dyn LanguageModel>,
         transport: &Transport,
     ) -> Result<Self, Error> {
-        Self::from_config_with(config, model, &|p| middleware::stack_provider(config, p, transport))
+        Self::from_config_with(config, model, &|p| super::layered(config, p, transport))
     }
 
     /// Like [`from_config`](Self::from_config), with `build` making the model of each
@@ -129,14 +120,16 @@ impl EngineBuilder {
 /// call costs nothing known and the budget would silently never stop the run.
 fn check_cost_budget(config: &Config) -> Result<(), Error> {
     let p = &config.provider;
-    if config.budget.max_cost_usd.is_some() && config.prices.get(&p.name, &p.model).is_none() {
+    if config.budget.max_cost_usd.is_some()
+        && config.prices.get(p.kind.as_str(), &p.model).is_none()
+    {
         return Err(Error::config(
             "merged configuration",
             Some("budget.max_cost_usd"),
             format!(
                 "a cost budget needs a price for the model: add [prices.\"{}\"] (or \
                  [prices.\"{}/{}\"]) with input and output in US dollars per million tokens",
-                p.model, p.name, p.model
+                p.model, p.kind, p.model
             ),
         ));
     }
