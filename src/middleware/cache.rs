@@ -19,12 +19,10 @@
 //! index ([`crate::cache::with_sample`]).
 
 use crate::cache::{CacheKey, ResponseCache, cacheable, current_sample};
-use crate::model::PromptStyle;
 use crate::model::stream::{self, CompletionStream, StreamEvent};
 use crate::model::{Completion, LanguageModel, ModelError, Request};
 use async_trait::async_trait;
 use futures::StreamExt;
-use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A model whose answers are cached.
@@ -75,25 +73,7 @@ impl<M> std::fmt::Debug for Cached<M> {
 
 #[async_trait]
 impl<M: LanguageModel> LanguageModel for Cached<M> {
-    fn provider(&self) -> &str {
-        self.inner.provider()
-    }
-
-    fn model(&self) -> &str {
-        self.inner.model()
-    }
-
-    fn supports_json_schema(&self) -> bool {
-        self.inner.supports_json_schema()
-    }
-
-    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
-        self.inner.prepare(request)
-    }
-
-    fn prompt_style(&self) -> PromptStyle {
-        self.inner.prompt_style()
-    }
+    crate::forward_metadata!(inner);
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         let key = self.key(request);

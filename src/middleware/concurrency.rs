@@ -5,13 +5,11 @@
 //! it until the stream ends or is dropped. Waiters are served in arrival order (tokio's
 //! semaphore is fair).
 
-use crate::model::PromptStyle;
 use crate::model::{
     Completion, CompletionStream, LanguageModel, ModelError, ModelErrorKind, Request,
 };
 use async_trait::async_trait;
 use futures::StreamExt;
-use std::borrow::Cow;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -48,23 +46,7 @@ impl ConcurrencyLimit {
 
 #[async_trait]
 impl LanguageModel for ConcurrencyLimit {
-    fn provider(&self) -> &str {
-        self.inner.provider()
-    }
-    fn model(&self) -> &str {
-        self.inner.model()
-    }
-    fn supports_json_schema(&self) -> bool {
-        self.inner.supports_json_schema()
-    }
-
-    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
-        self.inner.prepare(request)
-    }
-
-    fn prompt_style(&self) -> PromptStyle {
-        self.inner.prompt_style()
-    }
+    crate::forward_metadata!(inner);
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         let _permit = self.permit().await?;

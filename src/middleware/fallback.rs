@@ -10,10 +10,8 @@
 //! the next model's text (see [`attempts`](super::attempts)).
 
 use super::attempts::{self, Plan};
-use crate::model::PromptStyle;
 use crate::model::{Completion, CompletionStream, LanguageModel, ModelError, Request};
 use async_trait::async_trait;
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,26 +62,8 @@ impl Plan for ChainPlan {
 
 #[async_trait]
 impl LanguageModel for Fallback {
-    /// The primary's provider; each answer names the one that really answered.
-    fn provider(&self) -> &str {
-        self.primary().provider()
-    }
-    /// The primary's model; each answer names the one that really answered.
-    fn model(&self) -> &str {
-        self.primary().model()
-    }
-    /// The primary's answer: structured requests are shaped for it.
-    fn supports_json_schema(&self) -> bool {
-        self.primary().supports_json_schema()
-    }
-
-    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
-        self.primary().prepare(request)
-    }
-
-    fn prompt_style(&self) -> PromptStyle {
-        self.primary().prompt_style()
-    }
+    // The primary's metadata; each answer names the model that really answered.
+    crate::forward_metadata!(fn primary);
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         attempts::complete(Arc::clone(self.primary()), self.plan(), request).await

@@ -13,13 +13,11 @@
 //! request (the server saw it).
 
 use super::bucket::TokenBucket;
-use crate::model::PromptStyle;
 use crate::model::{
     Completion, CompletionStream, LanguageModel, ModelError, Request, ResponseFormat, StreamEvent,
 };
 use async_trait::async_trait;
 use futures::StreamExt;
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -263,23 +261,7 @@ fn used(c: &Completion) -> u64 {
 
 #[async_trait]
 impl LanguageModel for RateLimit {
-    fn provider(&self) -> &str {
-        self.inner.provider()
-    }
-    fn model(&self) -> &str {
-        self.inner.model()
-    }
-    fn supports_json_schema(&self) -> bool {
-        self.inner.supports_json_schema()
-    }
-
-    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
-        self.inner.prepare(request)
-    }
-
-    fn prompt_style(&self) -> PromptStyle {
-        self.inner.prompt_style()
-    }
+    crate::forward_metadata!(inner);
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         let reservation = self.limiter.acquire(estimate_tokens(request)).await;

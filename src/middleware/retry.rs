@@ -13,12 +13,10 @@
 
 use super::attempts::{self, Plan};
 use super::jitter::{self, Jitter};
-use crate::model::PromptStyle;
 use crate::model::{
     Completion, CompletionStream, LanguageModel, ModelError, ModelErrorKind, Request,
 };
 use async_trait::async_trait;
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -147,23 +145,7 @@ impl Plan for RetryPlan {
 
 #[async_trait]
 impl LanguageModel for Retry {
-    fn provider(&self) -> &str {
-        self.inner.provider()
-    }
-    fn model(&self) -> &str {
-        self.inner.model()
-    }
-    fn supports_json_schema(&self) -> bool {
-        self.inner.supports_json_schema()
-    }
-
-    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
-        self.inner.prepare(request)
-    }
-
-    fn prompt_style(&self) -> PromptStyle {
-        self.inner.prompt_style()
-    }
+    crate::forward_metadata!(inner);
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         attempts::complete(Arc::clone(&self.inner), self.plan(), request).await

@@ -9,13 +9,11 @@
 //! timed-out call fails with [`ModelErrorKind::Timeout`], which the retry layer
 //! retries.
 
-use crate::model::PromptStyle;
 use crate::model::{
     Completion, CompletionStream, LanguageModel, ModelError, ModelErrorKind, Request,
 };
 use async_trait::async_trait;
 use futures::StreamExt;
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -40,23 +38,7 @@ fn timeout_error(provider: &str, limit: Duration) -> ModelError {
 
 #[async_trait]
 impl LanguageModel for Timeout {
-    fn provider(&self) -> &str {
-        self.inner.provider()
-    }
-    fn model(&self) -> &str {
-        self.inner.model()
-    }
-    fn supports_json_schema(&self) -> bool {
-        self.inner.supports_json_schema()
-    }
-
-    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
-        self.inner.prepare(request)
-    }
-
-    fn prompt_style(&self) -> PromptStyle {
-        self.inner.prompt_style()
-    }
+    crate::forward_metadata!(inner);
 
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         match tokio::time::timeout(self.limit, self.inner.complete(request)).await {

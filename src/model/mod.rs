@@ -174,52 +174,63 @@ pub trait LanguageModel: Send + Sync {
     }
 }
 
+/// Writes the metadata methods of [`LanguageModel`] — `provider`, `model`,
+/// `supports_json_schema`, `prepare`, `prompt_style` — as forwarded to the model a
+/// wrapper holds, so every wrapper (the middleware layers, `Arc`, `Box`) states them
+/// once: `forward_metadata!(inner)` forwards to the field `inner`,
+/// `forward_metadata!(fn primary)` to what the method `primary()` returns, and
+/// `forward_metadata!(deref)` to `**self`. Use it inside an `impl LanguageModel`.
+#[macro_export]
+macro_rules! forward_metadata {
+    (@to $to:expr, $self:ident) => {
+        fn provider(&$self) -> &str {
+            $to.provider()
+        }
+        fn model(&$self) -> &str {
+            $to.model()
+        }
+        fn supports_json_schema(&$self) -> bool {
+            $to.supports_json_schema()
+        }
+        fn prepare<'a>(
+            &$self,
+            request: &'a $crate::model::Request,
+        ) -> ::std::borrow::Cow<'a, $crate::model::Request> {
+            $to.prepare(request)
+        }
+        fn prompt_style(&$self) -> $crate::model::PromptStyle {
+            $to.prompt_style()
+        }
+    };
+    (deref) => {
+        $crate::forward_metadata!(@to (**self), self);
+    };
+    (fn $method:ident) => {
+        $crate::forward_metadata!(@to self.$method(), self);
+    };
+    ($field:ident) => {
+        $crate::forward_metadata!(@to self.$field, self);
+    };
+}
+
 #[async_trait]
 impl<T: LanguageModel + ?Sized> LanguageModel for std::sync::Arc<T> {
-    async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
-        (**self).stream(request).await
-    }
-    fn provider(&self) -> &str {
-        (**self).provider()
-    }
-    fn model(&self) -> &str {
-        (**self).model()
-    }
-    fn supports_json_schema(&self) -> bool {
-        (**self).supports_json_schema()
-    }
-    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
-        (**self).prepare(request)
-    }
-    fn prompt_style(&self) -> PromptStyle {
-        (**self).prompt_style()
-    }
+    forward_metadata!(deref);
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         (**self).complete(request).await
+    }
+    async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
+        (**self).stream(request).await
     }
 }
 
 #[async_trait]
 impl<T: LanguageModel + ?Sized> LanguageModel for Box<T> {
-    async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
-        (**self).stream(request).await
-    }
-    fn provider(&self) -> &str {
-        (**self).provider()
-    }
-    fn model(&self) -> &str {
-        (**self).model()
-    }
-    fn supports_json_schema(&self) -> bool {
-        (**self).supports_json_schema()
-    }
-    fn prepare<'a>(&self, request: &'a Request) -> Cow<'a, Request> {
-        (**self).prepare(request)
-    }
-    fn prompt_style(&self) -> PromptStyle {
-        (**self).prompt_style()
-    }
+    forward_metadata!(deref);
     async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
         (**self).complete(request).await
+    }
+    async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
+        (**self).stream(request).await
     }
 }
