@@ -1,6 +1,7 @@
 //! Language models: the [`LanguageModel`] trait, its request and completion types,
 //! the typed [`ModelError`], the recorder every call goes through ([`call`]),
-//! structured JSON output ([`structured`]), the providers, and and the
+//! structured JSON output ([`structured`]), the providers (one [`http::HttpModel`]
+//! over per-vendor dialects, and the local model), and the
 //! [`middleware`] around them (response cache, retry, rate and concurrency limits,
 //! timeout, fallback).
 
@@ -9,6 +10,7 @@ pub mod call;
 mod error;
 pub mod gemini;
 pub mod headers;
+pub mod http;
 pub mod local;
 pub mod middleware;
 pub mod ndjson;
