@@ -1,6 +1,7 @@
 //! The Anthropic provider against a fake server speaking the Messages API on
-//! `/v1/messages`: the request on the wire, tool use for structured output, streaming
-//! split anywhere, typed errors, and an improve run end to end from the config.
+//! `/v1/messages`: the request on the wire, tool use for structured output (whole and
+//! streamed), the 529 overload, and an improve run end to end from the config. What
+//! every dialect does alike is in `provider_conformance.rs`.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -20,7 +21,7 @@ use redraft::thought::{CallRole, StopReason};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::fake_openai::{FakeOpenAi, Reply};
+use support::fake_openai::FakeOpenAi;
 use support::fake_providers::{anthropic, split_every, verdict};
 
 const KEY: &str = "sk-ant-test-9f8e7d6c";
@@ -78,14 +79,6 @@ async fn complete_sends_the_messages_dialect_and_reads_the_answer() {
 }
 
 #[tokio::test]
-async fn max_tokens_answers_are_length() {
-    let server =
-        FakeOpenAi::start_any(|_, _, _| anthropic::message("Once upon a", "max_tokens", 5, 3));
-    let c = model(&server).complete(&request()).await.unwrap();
-    assert_eq!(c.finish_reason, FinishReason::Length);
-}
-
-#[tokio::test]
 async fn structured_output_uses_a_forced_tool() {
     let server = FakeOpenAi::start_any(|_, _, _| {
         anthropic::tool_use("verdict", &verdict(true, "Add an example."))
@@ -106,26 +99,6 @@ async fn structured_output_uses_a_forced_tool() {
 }
 
 #[tokio::test]
-async fn streams_split_anywhere_including_mid_character() {
-    let bytes = anthropic::text_stream(&["Héllo", " ☀ ", "wörld"], "end_turn");
-    for size in [1, 5, 7, 13, 64] {
-        let chunked = bytes.clone();
-        let server = FakeOpenAi::start_any(move |_, _, _| {
-            split_every("text/event-stream", &chunked, size, false)
-        });
-        let mut shown = String::new();
-        let stream = model(&server).stream(&request()).await.unwrap();
-        let c =
-            collect(stream, "anthropic", &mut |d| shown.push_str(d.unwrap_or(""))).await.unwrap();
-        assert_eq!(c.text, "Héllo ☀ wörld", "split every {size} bytes");
-        assert_eq!(shown, c.text);
-        assert_eq!(c.finish_reason, FinishReason::Stop);
-        assert_eq!(c.usage, TokenUsage { prompt_tokens: 25, completion_tokens: 15 });
-        assert_eq!(server.requests()[0]["stream"], true);
-    }
-}
-
-#[tokio::test]
 async fn a_streamed_tool_input_is_the_answer() {
     let bytes = anthropic::tool_stream("verdict", &["{\"ok\": ", "tr", "ue, \"why\": \"é\"}"]);
     let server =
@@ -136,76 +109,15 @@ async fn a_streamed_tool_input_is_the_answer() {
     assert_eq!(c.usage.completion_tokens, 89);
 }
 
+/// Anthropic's own overload status (the shared 5xx cases are in `provider_conformance`).
 #[tokio::test]
-async fn a_connection_dropped_mid_stream_is_a_connection_error() {
-    let bytes = anthropic::text_stream(&["Hel", "lo"], "end_turn");
-    let cut = bytes[..bytes.len() / 2].to_vec();
-    let server =
-        FakeOpenAi::start_any(move |_, _, _| split_every("text/event-stream", &cut, 16, true));
-    let stream = model(&server).stream(&request()).await.unwrap();
-    let err = collect(stream, "anthropic", &mut |_| {}).await.unwrap_err();
-    assert_eq!(err.kind, ModelErrorKind::Connection, "{err}");
-    assert!(err.kind.is_retryable());
-}
-
-#[tokio::test]
-async fn an_error_event_mid_stream_is_typed() {
-    let start = anthropic::text_stream(&["Hel"], "end_turn");
-    let text = String::from_utf8(start).unwrap();
-    // Everything up to (and including) the first delta, then an error event.
-    let cut = text.find("event: content_block_stop").unwrap();
-    let mut bytes = text.as_bytes()[..cut].to_vec();
-    bytes.extend_from_slice(b"event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}\n\n");
-    let server =
-        FakeOpenAi::start_any(move |_, _, _| split_every("text/event-stream", &bytes, 10, false));
-    let stream = model(&server).stream(&request()).await.unwrap();
-    let err = collect(stream, "anthropic", &mut |_| {}).await.unwrap_err();
-    assert_eq!(err.kind, ModelErrorKind::Server);
-    assert_eq!(err.message, "Overloaded");
-}
-
-#[tokio::test]
-async fn rate_limits_carry_retry_after() {
+async fn an_overloaded_529_is_a_server_error() {
     let server = FakeOpenAi::start_any(|_, _, _| {
-        anthropic::error(
-            429,
-            "rate_limit_error",
-            "Number of request tokens has exceeded your per-minute rate limit",
-            &[("retry-after", "0.05")],
-        )
+        anthropic::error(529, "overloaded_error", "Overloaded", &[])
     });
     let err = model(&server).complete(&request()).await.unwrap_err();
-    assert_eq!(err.kind, ModelErrorKind::RateLimit);
-    assert_eq!(err.status, Some(429));
-    assert_eq!(err.retry_after, Some(Duration::from_millis(50)));
-    // The same when streaming.
-    let err = model(&server).stream(&request()).await.err().unwrap();
-    assert_eq!(err.kind, ModelErrorKind::RateLimit);
-    assert_eq!(err.retry_after, Some(Duration::from_millis(50)));
-}
-
-#[tokio::test]
-async fn auth_server_and_malformed_answers() {
-    let server = FakeOpenAi::start_any(|_, _, n| match n {
-        0 => {
-            anthropic::error(401, "authentication_error", &format!("invalid x-api-key {KEY}"), &[])
-        }
-        1 => anthropic::error(500, "api_error", "Internal server error", &[]),
-        2 => anthropic::error(529, "overloaded_error", "Overloaded", &[]),
-        _ => Reply::Raw { status: 200, body: "<html>not json</html>".into() },
-    });
-    let m = model(&server);
-    let err = m.complete(&request()).await.unwrap_err();
-    assert_eq!(err.kind, ModelErrorKind::Auth);
-    assert!(!err.to_string().contains(KEY), "{err}");
-    assert!(!format!("{err:?}").contains(KEY));
-    let err = m.complete(&request()).await.unwrap_err();
-    assert_eq!((err.kind, err.status), (ModelErrorKind::Server, Some(500)));
-    let err = m.complete(&request()).await.unwrap_err();
     assert_eq!((err.kind, err.status), (ModelErrorKind::Server, Some(529)));
-    let err = m.complete(&request()).await.unwrap_err();
-    assert_eq!(err.kind, ModelErrorKind::Malformed);
-    assert!(err.message.contains("<html>not json</html>"), "{}", err.message);
+    assert!(err.kind.is_retryable());
 }
 
 /// `improve` from a config naming the provider: the critic's verdicts arrive by tool

@@ -1,7 +1,8 @@
 //! The Gemini provider against a fake server speaking `generateContent` and
 //! `streamGenerateContent?alt=sse` under `/v1beta/models/…`: the request on the wire,
-//! `responseSchema`, streaming split anywhere, typed errors (with `RetryInfo`), and an
-//! improve run end to end from the config.
+//! `responseSchema`, blocked prompts, a stream without a finish reason, `RetryInfo`, the
+//! 503, and an improve run end to end from the config. What every dialect does alike is
+//! in `provider_conformance.rs`.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -52,7 +53,6 @@ fn request() -> Request {
 }
 
 const GENERATE: &str = "/v1beta/models/gemini-2.0-flash:generateContent";
-const STREAM: &str = "/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse";
 
 #[tokio::test]
 async fn complete_sends_contents_and_reads_the_answer() {
@@ -81,18 +81,13 @@ async fn complete_sends_contents_and_reads_the_answer() {
 }
 
 #[tokio::test]
-async fn max_tokens_and_blocked_prompts() {
-    let server = FakeOpenAi::start_any(|_, _, n| match n {
-        0 => gemini::answer("Once upon", "MAX_TOKENS", 5, 3),
-        _ => Reply::Json {
-            status: 200,
-            body: json!({ "promptFeedback": { "blockReason": "SAFETY" },
-                          "usageMetadata": { "promptTokenCount": 7, "totalTokenCount": 7 } }),
-        },
+async fn blocked_prompts_are_content_filtered() {
+    let server = FakeOpenAi::start_any(|_, _, _| Reply::Json {
+        status: 200,
+        body: json!({ "promptFeedback": { "blockReason": "SAFETY" },
+                      "usageMetadata": { "promptTokenCount": 7, "totalTokenCount": 7 } }),
     });
-    let m = model(&server);
-    assert_eq!(m.complete(&request()).await.unwrap().finish_reason, FinishReason::Length);
-    let blocked = m.complete(&request()).await.unwrap();
+    let blocked = model(&server).complete(&request()).await.unwrap();
     assert_eq!((blocked.text.as_str(), blocked.finish_reason), ("", FinishReason::ContentFilter));
     assert_eq!(blocked.usage.prompt_tokens, 7);
 }
@@ -113,67 +108,6 @@ async fn structured_output_uses_a_response_schema() {
     assert_eq!(config["responseSchema"]["type"], "OBJECT");
     assert_eq!(config["responseSchema"]["properties"]["confidence"]["type"], "NUMBER");
     assert!(config["responseSchema"].get("additionalProperties").is_none());
-}
-
-#[tokio::test]
-async fn a_rejected_schema_falls_back_to_the_prompt() {
-    let server = FakeOpenAi::start_any(|_, body, _| {
-        if body["generationConfig"].get("responseSchema").is_some() {
-            gemini::error(
-                400,
-                "INVALID_ARGUMENT",
-                "Invalid JSON payload received. Unknown name \"minimum\" at 'generation_config.response_schema.properties[0].value': Cannot find field.",
-                json!([]),
-                &[],
-            )
-        } else {
-            gemini::answer(&verdict(true, "More detail.").to_string(), "STOP", 40, 20)
-        }
-    });
-    let m = model(&server);
-    let log = CallLog::default();
-    let tag = CallTag::by(CallRole::Critique, "reflexion");
-    let schema = redraft::critic::verdict_schema();
-    let v: VerdictJson =
-        complete_json(&m, request(), "verdict", &schema, &tag, &log).await.unwrap();
-    assert!(v.needs_improvement);
-    assert!(!m.supports_json_schema());
-    assert_eq!(server.request_count(), 2);
-    let retry = &server.requests()[1];
-    assert_eq!(retry["generationConfig"]["responseMimeType"], "application/json");
-    let system = retry["systemInstruction"]["parts"][0]["text"].as_str().unwrap();
-    assert!(system.contains("needs_improvement"), "{system}");
-}
-
-#[tokio::test]
-async fn streams_split_anywhere_including_mid_character() {
-    let bytes = gemini::stream(&["Héllo", " ☀ ", "wörld"], "STOP");
-    for size in [1, 5, 7, 13, 64] {
-        let chunked = bytes.clone();
-        let server = FakeOpenAi::start_any(move |_, _, _| {
-            split_every("text/event-stream", &chunked, size, false)
-        });
-        let mut shown = String::new();
-        let stream = model(&server).stream(&request()).await.unwrap();
-        let c = collect(stream, "gemini", &mut |d| shown.push_str(d.unwrap_or(""))).await.unwrap();
-        assert_eq!(c.text, "Héllo ☀ wörld", "split every {size} bytes");
-        assert_eq!(shown, c.text);
-        assert_eq!(c.finish_reason, FinishReason::Stop);
-        assert_eq!(c.usage, TokenUsage { prompt_tokens: 8, completion_tokens: 5 });
-        assert_eq!(server.paths(), [STREAM]);
-        assert_eq!(server.header(0, "x-goog-api-key").as_deref(), Some(KEY));
-    }
-}
-
-#[tokio::test]
-async fn a_connection_dropped_mid_stream_is_a_connection_error() {
-    let bytes = gemini::stream(&["Hel", "lo", " there"], "STOP");
-    let cut = bytes[..bytes.len() * 2 / 3].to_vec();
-    let server =
-        FakeOpenAi::start_any(move |_, _, _| split_every("text/event-stream", &cut, 16, true));
-    let stream = model(&server).stream(&request()).await.unwrap();
-    let err = collect(stream, "gemini", &mut |_| {}).await.unwrap_err();
-    assert_eq!(err.kind, ModelErrorKind::Connection, "{err}");
 }
 
 #[tokio::test]
@@ -213,42 +147,14 @@ async fn rate_limits_carry_the_retry_delay() {
     assert_eq!(err.kind, ModelErrorKind::RateLimit);
 }
 
+/// Gemini's overload status (the shared 5xx cases are in `provider_conformance`).
 #[tokio::test]
-async fn retry_after_headers_auth_server_and_malformed_answers() {
-    let server = FakeOpenAi::start_any(|_, _, n| match n {
-        0 => gemini::error(
-            429,
-            "RESOURCE_EXHAUSTED",
-            "Resource exhausted.",
-            json!([]),
-            &[("retry-after", "2")],
-        ),
-        1 => gemini::error(
-            400,
-            "INVALID_ARGUMENT",
-            "API key not valid. Please pass a valid API key.",
-            json!([{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID" }]),
-            &[],
-        ),
-        2 => gemini::error(500, "INTERNAL", "An internal error has occurred.", json!([]), &[]),
-        3 => gemini::error(503, "UNAVAILABLE", "The model is overloaded.", json!([]), &[]),
-        _ => Reply::Raw { status: 200, body: "{\"candidates\": [".into() },
+async fn an_unavailable_503_is_a_server_error() {
+    let server = FakeOpenAi::start_any(|_, _, _| {
+        gemini::error(503, "UNAVAILABLE", "The model is overloaded.", json!([]), &[])
     });
-    let m = model(&server);
-    let err = m.complete(&request()).await.unwrap_err();
-    assert_eq!(
-        (err.kind, err.retry_after),
-        (ModelErrorKind::RateLimit, Some(Duration::from_secs(2)))
-    );
-    let err = m.complete(&request()).await.unwrap_err();
-    assert_eq!(err.kind, ModelErrorKind::Auth);
-    assert!(!format!("{err} {err:?}").contains(KEY));
-    let err = m.complete(&request()).await.unwrap_err();
-    assert_eq!((err.kind, err.status), (ModelErrorKind::Server, Some(500)));
-    let err = m.complete(&request()).await.unwrap_err();
+    let err = model(&server).complete(&request()).await.unwrap_err();
     assert_eq!((err.kind, err.status), (ModelErrorKind::Server, Some(503)));
-    let err = m.complete(&request()).await.unwrap_err();
-    assert_eq!(err.kind, ModelErrorKind::Malformed);
 }
 
 #[tokio::test]

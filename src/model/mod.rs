@@ -1,14 +1,16 @@
 //! Language models: the [`LanguageModel`] trait, its request and completion types,
 //! the typed [`ModelError`], the recorder every call goes through ([`call`]) and the
 //! live trace of each call ([`trace`]), structured JSON output ([`structured`]), the
-//! providers over one HTTP transport, and the in-process local model. The layers that
-//! wrap a model (retry, limits, fallback, cache) are [`crate::middleware`].
+//! providers (one [`http::HttpModel`] over per-vendor dialects, on one HTTP transport),
+//! and the in-process local model. The layers that wrap a model (retry, limits,
+//! fallback, cache) are [`crate::middleware`].
 
 pub mod anthropic;
 pub mod call;
 mod error;
 pub mod gemini;
 pub mod headers;
+pub mod http;
 pub mod local;
 pub mod ndjson;
 pub mod ollama;

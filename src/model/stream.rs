@@ -122,8 +122,9 @@ pub fn decode(
     }
 
     impl<D: StreamDecoder> State<D> {
-        /// Feed frames to the decoder, queueing deltas; stop at the first error.
-        fn frames(&mut self, frames: Vec<Frame>) {
+        /// Feed frames to the decoder, queueing deltas; stop at the first error, then
+        /// at the framing error that came after them, unless the answer was done.
+        fn frames(&mut self, frames: Vec<Frame>, error: Option<ModelError>) {
             for frame in frames {
                 if self.decoder.is_done() || self.ended {
                     return;
@@ -135,6 +136,12 @@ pub fn decode(
                     Ok(_) => {}
                     Err(e) => return self.fail(e),
                 }
+            }
+            if let Some(error) = error
+                && !self.decoder.is_done()
+                && !self.ended
+            {
+                self.fail(error);
             }
         }
 
@@ -159,14 +166,18 @@ pub fn decode(
         pending: VecDeque::new(),
         ended: false,
     };
-    let frames_of = move |state: &mut State<_>, bytes: Option<&[u8]>| -> Vec<Frame> {
+    // The frames that `bytes` (or, with `None`, the end of the body) completes, and the
+    // error that stopped framing, if any: frames before a bad line still count.
+    let frames_of = move |state: &mut State<_>,
+                          bytes: Option<&[u8]>|
+          -> (Vec<Frame>, Option<ModelError>) {
         match framing {
             Framing::Sse => {
                 let events = match bytes {
                     Some(b) => state.sse.push(b),
                     None => state.sse.finish(),
                 };
-                events.into_iter().map(Frame::Sse).collect()
+                (events.into_iter().map(Frame::Sse).collect(), None)
             }
             Framing::Ndjson => {
                 let lines = match bytes {
@@ -179,16 +190,13 @@ pub fn decode(
                         Ok(v) => frames.push(Frame::Json(v)),
                         Err(e) => {
                             let msg = format!("invalid JSON line in the stream: {e}");
-                            state.fail(ModelError::new(
-                                super::ModelErrorKind::Malformed,
-                                &provider,
-                                msg,
-                            ));
-                            break;
+                            let error =
+                                ModelError::new(super::ModelErrorKind::Malformed, &provider, msg);
+                            return (frames, Some(error));
                         }
                     }
                 }
-                frames
+                (frames, None)
             }
         }
     };
@@ -206,13 +214,13 @@ pub fn decode(
             }
             match state.body.next().await {
                 Some(Ok(bytes)) => {
-                    let frames = frames_of(&mut state, Some(&bytes));
-                    state.frames(frames);
+                    let (frames, error) = frames_of(&mut state, Some(&bytes));
+                    state.frames(frames, error);
                 }
                 Some(Err(e)) => state.fail(e),
                 None => {
-                    let frames = frames_of(&mut state, None);
-                    state.frames(frames);
+                    let (frames, error) = frames_of(&mut state, None);
+                    state.frames(frames, error);
                     if !state.ended {
                         state.complete();
                     }

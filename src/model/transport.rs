@@ -228,7 +228,7 @@ impl Transport {
     /// and classified.
     #[expect(
         clippy::too_many_arguments,
-        reason = "one exchange for every provider; an HTTP model over per-vendor dialects will own these"
+        reason = "one streamed exchange: called only by `http::HttpModel`, which holds these parts"
     )]
     pub async fn exchange_stream(
         &self,

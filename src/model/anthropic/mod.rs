@@ -1,12 +1,12 @@
-//! The Anthropic Messages provider (`POST {base_url}/v1/messages`).
+//! The Anthropic Messages dialect (`POST {base_url}/v1/messages`).
 //!
 //! Shaped like [`crate::model::openai`]: [`request_body`] and [`parse_response`]
 //! translate (pure, tested on recorded JSON), [`classify_error`] types failures,
-//! [`MessageDecoder`] reads the event stream, and [`Anthropic`] only does I/O over the
-//! shared [`Transport`]. The base URL is the host root, as in Anthropic's SDKs
-//! (`https://api.anthropic.com`); the key goes in the `x-api-key` header. Structured
-//! output uses tool use: a JSON-schema request forces one tool whose input is the
-//! answer.
+//! [`MessageDecoder`] reads the event stream, and [`AnthropicDialect`] ties them
+//! together for [`HttpModel`], which does the I/O. The base URL is the host root, as in
+//! Anthropic's SDKs (`https://api.anthropic.com`); the key goes in the `x-api-key`
+//! header. Structured output uses tool use: a JSON-schema request forces one tool
+//! whose input is the answer, so there is no schema fallback to learn.
 
 mod errors;
 mod stream;
@@ -16,14 +16,13 @@ pub use errors::{classify_error, classify_event};
 pub use stream::{MessageDecoder, stream_body};
 pub use wire::{DEFAULT_MAX_TOKENS, parse_response, request_body};
 
-use super::headers::{key_text, redact, secret_value};
-use super::stream::{CompletionStream, Framing, decode};
+use super::headers::secret_value;
+use super::http::{Dialect, Endpoints, HttpModel};
+use super::stream::Framing;
 use super::transport::Transport;
-use super::{Completion, LanguageModel, ModelError, Request};
-use async_trait::async_trait;
+use super::{Completion, ModelError, Request};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::SecretString;
-use std::time::Duration;
 
 /// The provider name errors and call records carry.
 const PROVIDER: &str = "anthropic";
@@ -47,122 +46,70 @@ pub struct AnthropicSettings {
 }
 
 /// An Anthropic Messages model.
-pub struct Anthropic {
-    transport: Transport,
-    url: String,
-    model: String,
-    api_key: Option<SecretString>,
-    idle_timeout: Duration,
-    extra_headers: HeaderMap,
-}
+pub type Anthropic = HttpModel<AnthropicDialect>;
 
-impl Anthropic {
-    /// A provider sending to `{base_url}/v1/messages` through `transport`.
-    pub fn new(transport: Transport, settings: AnthropicSettings) -> Self {
-        let url = super::url::join(&settings.base_url, "/v1/messages", None);
-        Self {
-            transport,
-            url,
-            model: settings.model,
-            api_key: settings.api_key,
-            idle_timeout: super::openai::DEFAULT_IDLE_TIMEOUT,
-            extra_headers: HeaderMap::new(),
-        }
+/// The Messages dialect.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnthropicDialect;
+
+impl Dialect for AnthropicDialect {
+    type Decoder = MessageDecoder;
+    const PROVIDER: &'static str = PROVIDER;
+    const FRAMING: Framing = Framing::Sse;
+    const SCHEMA_FALLBACK: Option<&'static str> = None;
+
+    fn endpoints(&self, base_url: &str, _model: &str) -> Endpoints {
+        Endpoints::same(super::url::join(base_url, "/v1/messages", None))
     }
 
-    /// How long a streamed answer may go without a byte before it fails as a timeout.
-    /// Default: 60 s.
-    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
-        self.idle_timeout = idle;
-        self
-    }
-
-    /// Send these headers with every request (the key and `anthropic-version` win
-    /// over custom headers of the same name). Default: none.
-    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
-        self.extra_headers = headers;
-        self
-    }
-
-    /// The endpoint requests are sent to.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    fn headers(&self) -> Result<HeaderMap, ModelError> {
-        let mut headers = self.extra_headers.clone();
+    fn headers(&self, headers: &mut HeaderMap, key: Option<&str>) -> Result<(), ModelError> {
         headers.insert(
             HeaderName::from_static("anthropic-version"),
             HeaderValue::from_static(API_VERSION),
         );
-        if let Some(key) = key_text(self.api_key.as_ref()) {
+        if let Some(key) = key {
             headers.insert(HeaderName::from_static("x-api-key"), secret_value(PROVIDER, "", key)?);
         }
-        Ok(headers)
+        Ok(())
     }
 
-    fn redact(&self, error: ModelError) -> ModelError {
-        redact(error, self.api_key.as_ref())
+    fn body(
+        &self,
+        model: &str,
+        request: &Request,
+        _schema_supported: bool,
+        stream: bool,
+    ) -> serde_json::Value {
+        let body = request_body(model, request);
+        if stream { stream_body(body) } else { body }
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<Completion, ModelError> {
+        parse_response(body)
+    }
+
+    fn classify(&self, _model: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> ModelError {
+        classify_error(status, headers, body)
+    }
+
+    fn decoder(&self) -> MessageDecoder {
+        MessageDecoder::default()
     }
 }
 
-impl std::fmt::Debug for Anthropic {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Anthropic")
-            .field("url", &crate::model::url::redacted(&self.url))
-            .field("model", &self.model)
-            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
-            .field("headers", &self.extra_headers.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-#[async_trait]
-impl LanguageModel for Anthropic {
-    fn provider(&self) -> &str {
-        PROVIDER
-    }
-
-    fn model(&self) -> &str {
-        &self.model
-    }
-
-    async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
-        let body = request_body(&self.model, request);
-        let headers = self.headers()?;
-        let answer = self
-            .transport
-            .exchange(PROVIDER, &self.url, headers, &body, &request.trace, &classify_error)
-            .await
-            .map_err(|e| self.redact(e))?;
-        parse_response(&answer).map_err(|e| self.redact(e))
-    }
-
-    async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
-        let body = stream_body(request_body(&self.model, request));
-        let headers = self.headers()?;
-        let answer = self
-            .transport
-            .exchange_stream(
-                PROVIDER,
-                &self.url,
-                headers,
-                &body,
-                self.idle_timeout,
-                &request.trace,
-                &classify_error,
-            )
-            .await
-            .map_err(|e| self.redact(e))?;
-        Ok(decode(answer, Framing::Sse, MessageDecoder::default(), PROVIDER))
+impl HttpModel<AnthropicDialect> {
+    /// A model sending to `{base_url}/v1/messages` through `transport`.
+    pub fn new(transport: Transport, settings: AnthropicSettings) -> Self {
+        let AnthropicSettings { base_url, model, api_key } = settings;
+        Self::with_dialect(transport, AnthropicDialect, base_url, model, api_key)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ModelErrorKind;
     use crate::model::transport::TransportSettings;
+    use crate::model::{LanguageModel, ModelErrorKind};
 
     fn provider(key: Option<&str>) -> Anthropic {
         let transport = Transport::new(TransportSettings::default()).unwrap();

@@ -1,13 +1,14 @@
-//! The Google Gemini provider (`generateContent`, `streamGenerateContent?alt=sse`).
+//! The Google Gemini dialect (`generateContent`, `streamGenerateContent?alt=sse`).
 //!
 //! Shaped like [`crate::model::openai`]: [`request_body`] and [`parse_response`]
 //! translate (pure, tested on recorded JSON), [`classify_error`] types failures
 //! (including Google's `RetryInfo` delay), [`ChunkDecoder`] reads the event stream, and
-//! [`Gemini`] only does I/O over the shared [`Transport`]. The base URL includes the
-//! API version, as in Google's SDKs (`https://generativelanguage.googleapis.com/v1beta`);
-//! the key goes in the `x-goog-api-key` header, never in the URL. Structured output
-//! uses `responseSchema` ([`openapi_schema`] translates the JSON schema); once the
-//! server rejects a schema, later schema requests put it in the system instruction.
+//! [`GeminiDialect`] ties them together for [`HttpModel`], which does the I/O. The base
+//! URL includes the API version, as in Google's SDKs
+//! (`https://generativelanguage.googleapis.com/v1beta`); the key goes in the
+//! `x-goog-api-key` header, never in the URL. Structured output uses `responseSchema`
+//! ([`openapi_schema`] translates the JSON schema); once the server rejects a schema,
+//! later schema requests put it in the system instruction.
 
 mod errors;
 mod schema;
@@ -19,15 +20,13 @@ pub use schema::openapi_schema;
 pub use stream::ChunkDecoder;
 pub use wire::{parse_response, request_body};
 
-use super::headers::{key_text, redact, secret_value};
-use super::stream::{CompletionStream, Framing, decode};
+use super::headers::secret_value;
+use super::http::{Dialect, Endpoints, HttpModel};
+use super::stream::Framing;
 use super::transport::Transport;
-use super::{Completion, LanguageModel, ModelError, ModelErrorKind, Request, ResponseFormat};
-use async_trait::async_trait;
+use super::{Completion, ModelError, Request};
 use reqwest::header::{HeaderMap, HeaderName};
 use secrecy::SecretString;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 /// The provider name errors and call records carry.
 const PROVIDER: &str = "gemini";
@@ -49,166 +48,78 @@ pub struct GeminiSettings {
 }
 
 /// A Gemini model.
-pub struct Gemini {
-    transport: Transport,
-    url: String,
-    stream_url: String,
-    model: String,
-    api_key: Option<SecretString>,
-    schema_supported: AtomicBool,
-    idle_timeout: Duration,
-    extra_headers: HeaderMap,
-}
+pub type Gemini = HttpModel<GeminiDialect>;
 
-impl Gemini {
-    /// A provider sending to `{base_url}/models/{model}:generateContent` (and
-    /// `:streamGenerateContent?alt=sse`) through `transport`.
-    pub fn new(transport: Transport, settings: GeminiSettings) -> Self {
-        let base = &settings.base_url;
-        let resource = if settings.model.contains('/') {
-            settings.model.clone()
-        } else {
-            format!("models/{}", settings.model)
-        };
+/// The `generateContent` dialect.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GeminiDialect;
+
+impl Dialect for GeminiDialect {
+    type Decoder = ChunkDecoder;
+    const PROVIDER: &'static str = PROVIDER;
+    const FRAMING: Framing = Framing::Sse;
+    const SCHEMA_FALLBACK: Option<&'static str> =
+        Some("later schema requests carry it in the system instruction");
+
+    /// `{base_url}/models/{model}:generateContent` and
+    /// `:streamGenerateContent?alt=sse`; a model with a `/` is a full resource name.
+    fn endpoints(&self, base_url: &str, model: &str) -> Endpoints {
+        let resource =
+            if model.contains('/') { model.to_owned() } else { format!("models/{model}") };
         let join = super::url::join;
-        Self {
-            transport,
-            url: join(base, &format!("/{resource}:generateContent"), None),
-            stream_url: join(base, &format!("/{resource}:streamGenerateContent"), Some("alt=sse")),
-            model: settings.model,
-            api_key: settings.api_key,
-            schema_supported: AtomicBool::new(true),
-            idle_timeout: super::openai::DEFAULT_IDLE_TIMEOUT,
-            extra_headers: HeaderMap::new(),
+        Endpoints {
+            complete: join(base_url, &format!("/{resource}:generateContent"), None),
+            stream: join(base_url, &format!("/{resource}:streamGenerateContent"), Some("alt=sse")),
         }
     }
 
-    /// How long a streamed answer may go without a byte before it fails as a timeout.
-    /// Default: 60 s.
-    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
-        self.idle_timeout = idle;
-        self
-    }
-
-    /// Send these headers with every request (the key's header wins over a custom
-    /// header of the same name). Default: none.
-    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
-        self.extra_headers = headers;
-        self
-    }
-
-    /// The endpoint answers are asked from.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// The endpoint streamed answers are asked from.
-    pub fn stream_url(&self) -> &str {
-        &self.stream_url
-    }
-
-    /// Whether schema requests still send `responseSchema` (false once the server
-    /// rejected one).
-    pub fn schema_supported(&self) -> bool {
-        self.schema_supported.load(Ordering::Relaxed)
-    }
-
-    fn learn(&self, error: &ModelError, request: &Request, schema_supported: bool) {
-        let sent_schema =
-            schema_supported && matches!(request.format, ResponseFormat::JsonSchema { .. });
-        if error.kind == ModelErrorKind::UnsupportedFormat && sent_schema {
-            self.schema_supported.store(false, Ordering::Relaxed);
-            tracing::info!(
-                model = %self.model,
-                "server rejected responseSchema; later schema requests carry it in the prompt"
-            );
-        }
-    }
-
-    fn headers(&self) -> Result<HeaderMap, ModelError> {
-        let mut headers = self.extra_headers.clone();
-        if let Some(key) = key_text(self.api_key.as_ref()) {
+    fn headers(&self, headers: &mut HeaderMap, key: Option<&str>) -> Result<(), ModelError> {
+        if let Some(key) = key {
             headers.insert(
                 HeaderName::from_static("x-goog-api-key"),
                 secret_value(PROVIDER, "", key)?,
             );
         }
-        Ok(headers)
+        Ok(())
     }
 
-    /// A failed exchange: note a rejected schema, then scrub the key from the error.
-    fn fail(&self, error: ModelError, request: &Request, schema_supported: bool) -> ModelError {
-        self.learn(&error, request, schema_supported);
-        self.redact(error)
+    /// The same body whole or streamed: the endpoint says which.
+    fn body(
+        &self,
+        _model: &str,
+        request: &Request,
+        schema_supported: bool,
+        _stream: bool,
+    ) -> serde_json::Value {
+        request_body(request, schema_supported)
     }
 
-    fn redact(&self, error: ModelError) -> ModelError {
-        redact(error, self.api_key.as_ref())
+    fn parse(&self, body: &[u8]) -> Result<Completion, ModelError> {
+        parse_response(body)
+    }
+
+    fn classify(&self, _model: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> ModelError {
+        classify_error(status, headers, body)
+    }
+
+    fn decoder(&self) -> ChunkDecoder {
+        ChunkDecoder::default()
     }
 }
 
-impl std::fmt::Debug for Gemini {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gemini")
-            .field("url", &crate::model::url::redacted(&self.url))
-            .field("model", &self.model)
-            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
-            .field("schema_supported", &self.schema_supported())
-            .field("headers", &self.extra_headers.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-#[async_trait]
-impl LanguageModel for Gemini {
-    fn provider(&self) -> &str {
-        PROVIDER
-    }
-
-    fn model(&self) -> &str {
-        &self.model
-    }
-
-    fn supports_json_schema(&self) -> bool {
-        self.schema_supported()
-    }
-
-    async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
-        let schema_supported = self.schema_supported();
-        let body = request_body(request, schema_supported);
-        let headers = self.headers()?;
-        let answer = self
-            .transport
-            .exchange(PROVIDER, &self.url, headers, &body, &request.trace, &classify_error)
-            .await
-            .map_err(|e| self.fail(e, request, schema_supported))?;
-        parse_response(&answer).map_err(|e| self.redact(e))
-    }
-
-    async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
-        let schema_supported = self.schema_supported();
-        let body = request_body(request, schema_supported);
-        let headers = self.headers()?;
-        let answer = self
-            .transport
-            .exchange_stream(
-                PROVIDER,
-                &self.stream_url,
-                headers,
-                &body,
-                self.idle_timeout,
-                &request.trace,
-                &classify_error,
-            )
-            .await
-            .map_err(|e| self.fail(e, request, schema_supported))?;
-        Ok(decode(answer, Framing::Sse, ChunkDecoder::default(), PROVIDER))
+impl HttpModel<GeminiDialect> {
+    /// A model sending to `{base_url}/models/{model}:generateContent` (and
+    /// `:streamGenerateContent?alt=sse`) through `transport`.
+    pub fn new(transport: Transport, settings: GeminiSettings) -> Self {
+        let GeminiSettings { base_url, model, api_key } = settings;
+        Self::with_dialect(transport, GeminiDialect, base_url, model, api_key)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LanguageModel;
     use crate::model::transport::TransportSettings;
 
     fn provider(model: &str, key: Option<&str>) -> Gemini {
@@ -269,13 +180,17 @@ mod tests {
     fn a_rejected_schema_is_remembered() {
         let p = provider("m", None);
         let req = Request {
-            format: ResponseFormat::JsonSchema { name: "v".into(), schema: serde_json::json!({}) },
+            format: crate::model::ResponseFormat::JsonSchema {
+                name: "v".into(),
+                schema: serde_json::json!({}),
+            },
             ..Request::default()
         };
-        let rejected = ModelError::new(ModelErrorKind::UnsupportedFormat, PROVIDER, "no");
-        p.learn(&rejected, &Request::default(), true);
+        let rejected =
+            || ModelError::new(crate::model::ModelErrorKind::UnsupportedFormat, PROVIDER, "no");
+        p.fail(rejected(), &Request::default(), true);
         assert!(p.supports_json_schema());
-        p.learn(&rejected, &req, true);
+        p.fail(rejected(), &req, true);
         assert!(!p.supports_json_schema());
     }
 }

@@ -1,13 +1,13 @@
-//! The OpenAI-compatible chat-completions provider: OpenAI itself and every server
+//! The OpenAI-compatible chat-completions dialect: OpenAI itself and every server
 //! that speaks its `/v1/chat/completions` dialect (Groq, vLLM, llama.cpp server,
 //! Ollama's `/v1`, LM Studio, …).
 //!
-//! The provider is thin: [`request_body`] and [`parse_response`] translate requests
-//! and responses (pure, tested on recorded JSON), [`classify_error`] turns failures
-//! into typed [`ModelError`]s, and the shared [`Transport`] does the I/O. The provider
-//! itself adds the URL, the optional bearer key, and one piece of memory: once a server
-//! rejects `json_schema`, later schema requests go out as `json_object` with the schema
-//! in the prompt.
+//! Only translation lives here: [`request_body`] and [`parse_response`] translate
+//! requests and responses (pure, tested on recorded JSON), [`classify_error`] turns
+//! failures into typed [`ModelError`]s, [`ChunkDecoder`] reads the event stream, and
+//! [`OpenAiDialect`] ties them together for [`HttpModel`], which does the I/O, the key
+//! and the memory of a rejected schema (later schema requests go out as `json_object`
+//! with the schema in the prompt). [`OpenAi`] is `HttpModel<OpenAiDialect>`.
 //!
 //! Real-world dialects, each switched on explicitly (never guessed from the model
 //! name): reasoning models ([`OpenAi::with_reasoning`]: `max_completion_tokens`, no
@@ -24,22 +24,19 @@ pub use stream::{ChunkDecoder, stream_body};
 pub use wire::{parse_response, reasoning_body, request_body};
 pub(crate) use wire::{schema_name, temperature_json};
 
-use super::headers::{key_text, redact, secret_value};
-use super::stream::{CompletionStream, Framing, decode};
+pub use super::http::DEFAULT_IDLE_TIMEOUT;
+
+use super::headers::secret_value;
+use super::http::{Dialect, Endpoints, HttpModel};
+use super::stream::Framing;
 use super::transport::Transport;
 use super::url;
-use super::{Completion, LanguageModel, ModelError, ModelErrorKind, Request, ResponseFormat};
-use async_trait::async_trait;
+use super::{Completion, ModelError, ModelErrorKind, Request};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use secrecy::SecretString;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 /// The provider name errors and call records carry.
 const PROVIDER: &str = "openai";
-
-/// How long a streamed answer may go without a byte, unless set otherwise.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where and how to reach an OpenAI-compatible server.
 #[derive(Debug, Clone)]
@@ -54,108 +51,32 @@ pub struct OpenAiSettings {
 }
 
 /// An OpenAI-compatible chat-completions model.
-pub struct OpenAi {
-    transport: Transport,
-    base_url: String,
-    url: String,
-    model: String,
-    api_key: Option<SecretString>,
-    schema_supported: AtomicBool,
-    idle_timeout: Duration,
-    reasoning: bool,
-    azure_api_version: Option<String>,
-    organization: Option<String>,
-    extra_headers: HeaderMap,
+pub type OpenAi = HttpModel<OpenAiDialect>;
+
+/// The chat-completions dialect and its real-world variants. Default: plain OpenAI.
+#[derive(Debug, Clone, Default)]
+pub struct OpenAiDialect {
+    /// A reasoning model: `max_completion_tokens`, no `temperature`.
+    pub reasoning: bool,
+    /// Azure OpenAI's `api-version`: sent as a query parameter, the key as `api-key`.
+    pub azure_api_version: Option<String>,
+    /// Sent as `OpenAI-Organization`.
+    pub organization: Option<String>,
 }
 
-impl OpenAi {
-    /// A provider sending to `{base_url}/chat/completions` through `transport` (a
-    /// query string in `base_url` stays after the path: see [`url::join`]).
-    pub fn new(transport: Transport, settings: OpenAiSettings) -> Self {
-        let base_url = settings.base_url;
-        Self {
-            transport,
-            url: url::join(&base_url, "/chat/completions", None),
-            base_url,
-            model: settings.model,
-            api_key: settings.api_key,
-            schema_supported: AtomicBool::new(true),
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            reasoning: false,
-            azure_api_version: None,
-            organization: None,
-            extra_headers: HeaderMap::new(),
-        }
+impl Dialect for OpenAiDialect {
+    type Decoder = ChunkDecoder;
+    const PROVIDER: &'static str = PROVIDER;
+    const FRAMING: Framing = Framing::Sse;
+    const SCHEMA_FALLBACK: Option<&'static str> =
+        Some("later schema requests are sent as json_object");
+
+    fn endpoints(&self, base_url: &str, _model: &str) -> Endpoints {
+        let query = self.azure_api_version.as_ref().map(|v| format!("api-version={v}"));
+        Endpoints::same(url::join(base_url, "/chat/completions", query.as_deref()))
     }
 
-    /// Treat the model as a reasoning model (o1, o3, o4-mini, gpt-5…): send
-    /// `max_completion_tokens` instead of `max_tokens` and no `temperature`, which such
-    /// models reject. Default: off.
-    pub fn with_reasoning(mut self, reasoning: bool) -> Self {
-        self.reasoning = reasoning;
-        self
-    }
-
-    /// Speak Azure OpenAI: requests go to
-    /// `{base_url}/chat/completions?api-version={version}` (the base URL is the
-    /// deployment, e.g. `https://NAME.openai.azure.com/openai/deployments/DEPLOYMENT`)
-    /// and the key goes in an `api-key` header instead of `Authorization: Bearer`.
-    /// Default: none (plain OpenAI).
-    pub fn with_azure_api_version(mut self, version: impl Into<String>) -> Self {
-        let version = version.into();
-        let query = format!("api-version={version}");
-        self.url = url::join(&self.base_url, "/chat/completions", Some(&query));
-        self.azure_api_version = Some(version);
-        self
-    }
-
-    /// Send `OpenAI-Organization: {id}` with every request. Default: none.
-    pub fn with_organization(mut self, id: impl Into<String>) -> Self {
-        self.organization = Some(id.into());
-        self
-    }
-
-    /// Send these headers with every request (the key's header, when there is a key,
-    /// wins over a custom header of the same name). Default: none.
-    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
-        self.extra_headers = headers;
-        self
-    }
-
-    /// How long a streamed answer may go without a byte before it fails as a timeout.
-    /// Default: 60 s.
-    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
-        self.idle_timeout = idle;
-        self
-    }
-
-    /// Note a rejected `json_schema` so later schema requests go out as `json_object`.
-    fn learn(&self, error: &ModelError, request: &Request, schema_supported: bool) {
-        let sent_schema =
-            schema_supported && matches!(request.format, ResponseFormat::JsonSchema { .. });
-        if error.kind == ModelErrorKind::UnsupportedFormat && sent_schema {
-            self.schema_supported.store(false, Ordering::Relaxed);
-            tracing::info!(
-                model = %self.model,
-                "server rejected json_schema; later schema requests are sent as json_object"
-            );
-        }
-    }
-
-    /// The endpoint requests are sent to.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Whether `json_schema` requests are still sent as such: false once the server
-    /// rejected one, after which they go out as `json_object` with the schema in the
-    /// system prompt.
-    pub fn schema_supported(&self) -> bool {
-        self.schema_supported.load(Ordering::Relaxed)
-    }
-
-    fn headers(&self) -> Result<HeaderMap, ModelError> {
-        let mut headers = self.extra_headers.clone();
+    fn headers(&self, headers: &mut HeaderMap, key: Option<&str>) -> Result<(), ModelError> {
         if let Some(org) = &self.organization {
             let value = HeaderValue::from_str(org.trim()).map_err(|_| {
                 ModelError::new(
@@ -166,7 +87,7 @@ impl OpenAi {
             })?;
             headers.insert(HeaderName::from_static("openai-organization"), value);
         }
-        if let Some(key) = key_text(self.api_key.as_ref()) {
+        if let Some(key) = key {
             if self.azure_api_version.is_some() {
                 let value = secret_value(PROVIDER, "", key)?;
                 headers.insert(HeaderName::from_static("api-key"), value);
@@ -174,92 +95,70 @@ impl OpenAi {
                 headers.insert(AUTHORIZATION, secret_value(PROVIDER, "Bearer ", key)?);
             }
         }
-        Ok(headers)
+        Ok(())
     }
 
-    /// The request body for `request`, in this provider's dialect.
-    fn body(&self, request: &Request, schema_supported: bool) -> serde_json::Value {
-        let body = request_body(&self.model, request, schema_supported);
-        if self.reasoning { reasoning_body(body) } else { body }
+    fn body(
+        &self,
+        model: &str,
+        request: &Request,
+        schema_supported: bool,
+        stream: bool,
+    ) -> serde_json::Value {
+        let body = request_body(model, request, schema_supported);
+        let body = if self.reasoning { reasoning_body(body) } else { body };
+        if stream { stream_body(body) } else { body }
     }
 
-    /// Scrub the key from an error, in case a server echoed it back.
-    /// A failed exchange: note a rejected schema, then scrub the key from the error.
-    fn fail(&self, error: ModelError, request: &Request, schema_supported: bool) -> ModelError {
-        self.learn(&error, request, schema_supported);
-        self.redact(error)
+    fn parse(&self, body: &[u8]) -> Result<Completion, ModelError> {
+        parse_response(body)
     }
 
-    fn redact(&self, error: ModelError) -> ModelError {
-        redact(error, self.api_key.as_ref())
+    fn classify(&self, _model: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> ModelError {
+        classify_error(status, headers, body)
     }
-}
 
-impl std::fmt::Debug for OpenAi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAi")
-            .field("url", &crate::model::url::redacted(&self.url))
-            .field("model", &self.model)
-            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
-            .field("schema_supported", &self.schema_supported())
-            .field("reasoning", &self.reasoning)
-            .field("azure_api_version", &self.azure_api_version)
-            .field("organization", &self.organization)
-            .field("headers", &self.extra_headers.keys().collect::<Vec<_>>())
-            .finish()
+    fn decoder(&self) -> ChunkDecoder {
+        ChunkDecoder::default()
     }
 }
 
-#[async_trait]
-impl LanguageModel for OpenAi {
-    fn provider(&self) -> &str {
-        PROVIDER
+impl HttpModel<OpenAiDialect> {
+    /// A model sending to `{base_url}/chat/completions` through `transport` (a
+    /// query string in `base_url` stays after the path: see [`url::join`]).
+    pub fn new(transport: Transport, settings: OpenAiSettings) -> Self {
+        let OpenAiSettings { base_url, model, api_key } = settings;
+        Self::with_dialect(transport, OpenAiDialect::default(), base_url, model, api_key)
     }
 
-    fn model(&self) -> &str {
-        &self.model
+    /// Treat the model as a reasoning model (o1, o3, o4-mini, gpt-5…): send
+    /// `max_completion_tokens` instead of `max_tokens` and no `temperature`, which such
+    /// models reject. Default: off.
+    pub fn with_reasoning(self, reasoning: bool) -> Self {
+        self.map_dialect(|d| d.reasoning = reasoning)
     }
 
-    fn supports_json_schema(&self) -> bool {
-        self.schema_supported()
+    /// Speak Azure OpenAI: requests go to
+    /// `{base_url}/chat/completions?api-version={version}` (the base URL is the
+    /// deployment, e.g. `https://NAME.openai.azure.com/openai/deployments/DEPLOYMENT`)
+    /// and the key goes in an `api-key` header instead of `Authorization: Bearer`.
+    /// Default: none (plain OpenAI).
+    pub fn with_azure_api_version(self, version: impl Into<String>) -> Self {
+        let version = version.into();
+        self.map_dialect(|d| d.azure_api_version = Some(version))
     }
 
-    async fn complete(&self, request: &Request) -> Result<Completion, ModelError> {
-        let schema_supported = self.schema_supported();
-        let body = self.body(request, schema_supported);
-        let headers = self.headers()?;
-        let answer = self
-            .transport
-            .exchange(PROVIDER, &self.url, headers, &body, &request.trace, &classify_error)
-            .await
-            .map_err(|e| self.fail(e, request, schema_supported))?;
-        parse_response(&answer).map_err(|e| self.redact(e))
-    }
-
-    async fn stream(&self, request: &Request) -> Result<CompletionStream, ModelError> {
-        let schema_supported = self.schema_supported();
-        let body = stream_body(self.body(request, schema_supported));
-        let headers = self.headers()?;
-        let answer = self
-            .transport
-            .exchange_stream(
-                PROVIDER,
-                &self.url,
-                headers,
-                &body,
-                self.idle_timeout,
-                &request.trace,
-                &classify_error,
-            )
-            .await
-            .map_err(|e| self.fail(e, request, schema_supported))?;
-        Ok(decode(answer, Framing::Sse, ChunkDecoder::default(), PROVIDER))
+    /// Send `OpenAI-Organization: {id}` with every request. Default: none.
+    pub fn with_organization(self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        self.map_dialect(|d| d.organization = Some(id))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LanguageModel;
     use crate::model::transport::TransportSettings;
 
     fn provider(base_url: &str, key: Option<&str>) -> OpenAi {
@@ -363,11 +262,16 @@ mod tests {
             sampling: crate::model::Sampling { temperature: Some(0.5), max_tokens: Some(9) },
             ..Request::default()
         };
-        let body = provider("http://h/v1", None).with_reasoning(true).body(&req, true);
+        let reasoning = provider("http://h/v1", None).with_reasoning(true);
+        let body = reasoning.body(&req, true, false);
         assert_eq!(body["max_completion_tokens"], 9);
         assert!(body.get("temperature").is_none());
-        let body = provider("http://h/v1", None).body(&req, true);
+        let streamed = reasoning.body(&req, true, true);
+        assert_eq!(streamed["max_completion_tokens"], 9);
+        assert_eq!(streamed["stream"], true);
+        let body = provider("http://h/v1", None).body(&req, true, false);
         assert_eq!(body["max_tokens"], 9);
+        assert!(body.get("stream").is_none());
     }
 
     #[test]
