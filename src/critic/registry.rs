@@ -47,11 +47,17 @@ pub struct Registry {
 impl Registry {
     /// The built-in critics: `reflexion`, `self_refine`, `constitutional`.
     pub fn builtin() -> Registry {
-        let specs = BUILTINS
-            .iter()
-            .map(|(name, text)| ((*name).to_owned(), parse_builtin(name, text)))
-            .collect();
-        Registry { specs }
+        // Parsed once per process: configuration checks and the engine both ask.
+        static BUILTIN: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                let specs = BUILTINS
+                    .iter()
+                    .map(|(name, text)| ((*name).to_owned(), parse_builtin(name, text)))
+                    .collect();
+                Registry { specs }
+            })
+            .clone()
     }
 
     /// The built-ins plus every `*.toml` file in `dirs` (sorted by file name, dirs in
@@ -131,9 +137,10 @@ impl Default for Registry {
 
 /// Parse a compiled-in critic file.
 fn parse_builtin(name: &str, text: &str) -> CriticSpec {
-    // Compiled-in data, not input: every built-in is parsed and checked by the test
-    // `registry::tests::every_builtin_loads`, so this cannot fail in a released binary.
-    CriticSpec::from_toml(text, BUILTIN_ORIGIN)
+    // Compiled-in data, not input: every built-in is parsed and checked (its templates
+    // compiled and rendered) by the test `registry::tests::every_builtin_loads`, so this
+    // cannot fail in a released binary, and the check need not run at every start.
+    CriticSpec::parse(text, BUILTIN_ORIGIN)
         .unwrap_or_else(|e| panic!("built-in critic `{name}` is invalid: {e}"))
 }
 

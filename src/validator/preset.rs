@@ -107,13 +107,19 @@ impl Presets {
     /// here, at every start, but when a preset is used: the files are part of the
     /// binary, and a unit test builds every one of them.
     pub fn builtin() -> Result<Self, Error> {
-        let mut presets = Self::empty();
-        for (file, text) in BUILTIN_FILES {
-            let mut preset = Preset::parse(text, &format!("{BUILT_IN} validators/{file}"))?;
-            preset.origin = BUILT_IN.to_owned();
-            presets.insert(preset);
-        }
-        Ok(presets)
+        // Parsed once per process: configuration checks and the engine both ask.
+        static BUILTIN: std::sync::OnceLock<Result<Presets, String>> = std::sync::OnceLock::new();
+        let parsed = BUILTIN.get_or_init(|| {
+            let mut presets = Self::empty();
+            for (file, text) in BUILTIN_FILES {
+                let origin = format!("{BUILT_IN} validators/{file}");
+                let mut preset = Preset::parse(text, &origin).map_err(|e| e.to_string())?;
+                preset.origin = BUILT_IN.to_owned();
+                presets.insert(preset);
+            }
+            Ok(presets)
+        });
+        parsed.clone().map_err(|reason| Error::config(BUILT_IN, None, reason))
     }
 
     /// The built-in presets, then every `*.toml` file of each directory in order (a
