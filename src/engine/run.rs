@@ -8,6 +8,7 @@ use super::{Cancel, Engine, Event, Prices, unusable};
 use crate::critic::{CriticError, CritiqueContext};
 use crate::model::call::{call, call_streaming};
 use crate::model::{CallLog, CallTag, Completion, FinishReason, ModelError};
+use crate::thought::settings::ProviderKind;
 use crate::thought::{
     Action, CallRecord, CallRole, Critique, Decision, GenerationSummary, Iteration, Mode, Phase,
     StopReason, Thought, Verdict,
@@ -319,27 +320,28 @@ impl Engine {
             } else {
                 &completion.provider
             };
+            let identical = same_text(&text, &it.text);
             let problem = if completion.finish_reason == FinishReason::Length {
                 Some("the revision was cut off at the token limit")
             } else if text.is_empty() {
                 Some("the revision was empty")
-            } else if same_text(&text, &it.text) {
+            } else if identical {
                 None
             } else if unusable::echoes_instructions(&text, &req, it, &thought.input) {
                 Some("the revision echoed the revision instructions")
-            } else if answered_by == crate::model::local::PROVIDER
+            } else if answered_by == ProviderKind::Local.as_str()
                 && unusable::unrelated(&text, &it.text, &thought.input)
             {
                 Some("the revision shared almost no content words with the text it revises")
             } else {
                 None
             };
-            if inner.settings.stream && (problem.is_some() || same_text(&text, &it.text)) {
+            if inner.settings.stream && (problem.is_some() || identical) {
                 on_event(&Event::Restart { iteration: next });
             }
             match problem {
                 Some(problem) => problem.clone_into(&mut why),
-                None if same_text(&text, &it.text) => return Revision::Identical,
+                None if identical => return Revision::Identical,
                 None => return Revision::Text(text),
             }
             sampling.max_tokens = Some(sampling.max_tokens.unwrap_or(1024).saturating_mul(2));

@@ -13,3 +13,4 @@
 pub mod cli;
 pub mod fake_openai;
 pub mod fake_providers;
+pub mod servers;
