@@ -89,12 +89,13 @@ impl Transport {
     pub async fn post_json(
         &self,
         provider: &str,
-        url: &str,
+        target: &Target,
         headers: HeaderMap,
         body: &serde_json::Value,
         trace: &CallTrace,
     ) -> Result<HttpResponse, ModelError> {
-        let shown_url = url_for_display(url);
+        let url = target.url(provider)?;
+        let shown_url = &target.shown;
         trace.sent(provider);
         let mut response = self
             .client
@@ -103,12 +104,12 @@ impl Transport {
             .json(body)
             .send()
             .await
-            .map_err(|e| network_error(provider, &shown_url, e))?;
+            .map_err(|e| network_error(provider, shown_url, e))?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
         let mut bytes = Vec::new();
         while let Some(chunk) =
-            response.chunk().await.map_err(|e| network_error(provider, &shown_url, e))?
+            response.chunk().await.map_err(|e| network_error(provider, shown_url, e))?
         {
             if bytes.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(ModelError::new(
@@ -164,13 +165,14 @@ impl Transport {
     pub async fn post_stream(
         &self,
         provider: &str,
-        url: &str,
+        target: &Target,
         headers: HeaderMap,
         body: &serde_json::Value,
         idle_timeout: Duration,
         trace: &CallTrace,
     ) -> Result<StreamResponse, ModelError> {
-        let shown_url = url_for_display(url);
+        let url = target.url(provider)?;
+        let shown_url = target.shown.clone();
         trace.sent(provider);
         let send = self.client.post(url).headers(headers).json(body).send();
         let mut response = match tokio::time::timeout(idle_timeout, send).await {
@@ -210,13 +212,13 @@ impl Transport {
     pub async fn exchange(
         &self,
         provider: &str,
-        url: &str,
+        target: &Target,
         headers: HeaderMap,
         body: &serde_json::Value,
         trace: &CallTrace,
         classify: Classify<'_>,
     ) -> Result<Vec<u8>, ModelError> {
-        let response = self.post_json(provider, url, headers, body, trace).await?;
+        let response = self.post_json(provider, target, headers, body, trace).await?;
         if !response.is_success() {
             return Err(classify(response.status, &response.headers, &response.body));
         }
@@ -233,14 +235,15 @@ impl Transport {
     pub async fn exchange_stream(
         &self,
         provider: &str,
-        url: &str,
+        target: &Target,
         headers: HeaderMap,
         body: &serde_json::Value,
         idle_timeout: Duration,
         trace: &CallTrace,
         classify: Classify<'_>,
     ) -> Result<ByteStream, ModelError> {
-        let response = self.post_stream(provider, url, headers, body, idle_timeout, trace).await?;
+        let response =
+            self.post_stream(provider, target, headers, body, idle_timeout, trace).await?;
         if !response.is_success() {
             let full = response.read_all().await?;
             return Err(classify(full.status, &full.headers, &full.body));
@@ -282,6 +285,38 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         current = next;
     }
     current.to_string()
+}
+
+/// A URL parsed once, to be sent to on every call, and the form of it that may be
+/// shown (no query string, no user info). An unusable URL is kept as its reason and
+/// reported when a request is sent to it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    url: Result<reqwest::Url, String>,
+    shown: String,
+}
+
+impl Target {
+    /// Parse `url`.
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: reqwest::Url::parse(url).map_err(|e| e.to_string()),
+            shown: url_for_display(url),
+        }
+    }
+
+    /// The URL without its query string or user info, for messages and logs.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The URL to send to, or why there is none, attributed to `provider`.
+    fn url(&self, provider: &str) -> Result<reqwest::Url, ModelError> {
+        self.url.clone().map_err(|reason| {
+            let message = format!("POST {} could not be built: {reason}", self.shown);
+            ModelError::new(ModelErrorKind::InvalidRequest, provider, message)
+        })
+    }
 }
 
 /// `url` without its query string or user info, for messages and logs.
@@ -475,7 +510,7 @@ mod tests {
         let err = transport
             .post_json(
                 "openai",
-                &url,
+                &Target::new(&url),
                 HeaderMap::new(),
                 &serde_json::json!({}),
                 &CallTrace::default(),
@@ -492,7 +527,7 @@ mod tests {
         let err = transport
             .post_json(
                 "openai",
-                "not a url",
+                &Target::new("not a url"),
                 HeaderMap::new(),
                 &serde_json::json!({}),
                 &CallTrace::default(),

@@ -25,13 +25,18 @@ pub use schema::SchemaSupport;
 
 use super::headers::{key_text, redact};
 use super::stream::{CompletionStream, decode};
-use super::transport::Transport;
+use super::transport::{Target, Transport};
 use super::{Completion, LanguageModel, ModelError, Request};
 use async_trait::async_trait;
 use futures::StreamExt;
 use reqwest::header::HeaderMap;
 use secrecy::SecretString;
 use std::time::Duration;
+
+/// The endpoints, each parsed once for every call to come.
+fn targets(endpoints: &Endpoints) -> (Target, Target) {
+    (Target::new(&endpoints.complete), Target::new(&endpoints.stream))
+}
 
 /// How long a streamed answer may go without a byte, unless set otherwise.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -42,6 +47,8 @@ pub struct HttpModel<D: Dialect> {
     dialect: D,
     base_url: String,
     endpoints: Endpoints,
+    /// The endpoints parsed once: (complete, stream).
+    targets: (Target, Target),
     model: String,
     api_key: Option<SecretString>,
     extra_headers: HeaderMap,
@@ -64,6 +71,7 @@ impl<D: Dialect> HttpModel<D> {
             transport,
             dialect,
             base_url,
+            targets: targets(&endpoints),
             endpoints,
             model,
             api_key,
@@ -112,6 +120,7 @@ impl<D: Dialect> HttpModel<D> {
     pub(crate) fn map_dialect(mut self, change: impl FnOnce(&mut D)) -> Self {
         change(&mut self.dialect);
         self.endpoints = self.dialect.endpoints(&self.base_url, &self.model);
+        self.targets = targets(&self.endpoints);
         self
     }
 
@@ -197,7 +206,7 @@ impl<D: Dialect> LanguageModel for HttpModel<D> {
             .transport
             .exchange(
                 D::PROVIDER,
-                &self.endpoints.complete,
+                &self.targets.0,
                 headers,
                 &body,
                 &request.trace,
@@ -216,7 +225,7 @@ impl<D: Dialect> LanguageModel for HttpModel<D> {
             .transport
             .exchange_stream(
                 D::PROVIDER,
-                &self.endpoints.stream,
+                &self.targets.1,
                 headers,
                 &body,
                 self.idle_timeout,
