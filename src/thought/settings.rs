@@ -76,7 +76,7 @@ pub struct Settings {
     pub generation: Sampling,
     /// Spending limits.
     pub budget: Budget,
-    /// Stream drafts and revisions, yielding [`Event::Delta`](crate::engine::Event::Delta) as
+    /// Stream drafts and revisions, yielding the engine's `Event::Delta` as
     /// text arrives.
     pub stream: bool,
 }
