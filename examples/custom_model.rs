@@ -9,7 +9,6 @@
 
 use async_trait::async_trait;
 use redraft::critic::Registry;
-use redraft::engine::ValidatorEntry;
 use redraft::model::{
     Completion, FinishReason, LanguageModel, ModelError, Request, ResponseFormat, Sampling,
     TokenUsage,
@@ -76,8 +75,7 @@ async fn main() -> Result<(), Error> {
         .max_iterations(3);
     for spec in ["words:min=8,max=60", "require:lamp"] {
         for v in build(&parse_spec(spec)?, &presets)? {
-            builder =
-                builder.validator_entry(ValidatorEntry { validator: v.validator, hard: v.hard });
+            builder = builder.validator_entry(v);
         }
     }
     let engine = builder.build()?;

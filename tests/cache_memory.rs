@@ -275,8 +275,6 @@ async fn a_retried_revision_is_a_new_sample_not_a_cache_hit() {
     let spec = redraft::validator::parse_spec("require:is").unwrap();
     let mut builder = Engine::builder(Arc::new(model)).max_iterations(2);
     for entry in redraft::validator::build(&spec, &redraft::validator::Presets::empty()).unwrap() {
-        let entry =
-            redraft::engine::ValidatorEntry { validator: entry.validator, hard: entry.hard };
         builder = builder.validator_entry(entry);
     }
     let engine = builder.build().unwrap();

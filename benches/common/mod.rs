@@ -22,7 +22,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 use redraft::critic::Registry;
-use redraft::engine::ValidatorEntry;
 use redraft::model::Sampling;
 use redraft::thought::StopReason;
 use redraft::validator::{Presets, build, parse_spec};
@@ -114,8 +113,7 @@ pub fn engine(model: Arc<dyn LanguageModel>) -> Engine {
     for spec in VALIDATORS {
         let entry = parse_spec(spec).expect("a valid validator spec");
         for v in build(&entry, &presets).expect("a buildable validator") {
-            builder =
-                builder.validator_entry(ValidatorEntry { validator: v.validator, hard: v.hard });
+            builder = builder.validator_entry(v);
         }
     }
     builder.build().expect("valid engine settings")

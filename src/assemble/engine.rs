@@ -7,7 +7,7 @@ use crate::Error;
 use crate::cache::ResponseCache;
 use crate::config::{Config, ProviderConfig};
 use crate::critic::{OwnModel, Registry};
-use crate::engine::{Budget, Engine, EngineBuilder, Settings, ValidatorEntry};
+use crate::engine::{Budget, Engine, EngineBuilder, Settings};
 use crate::model::LanguageModel;
 use crate::model::transport::Transport;
 use crate::validator::{Presets, SpecItem, build_items};
@@ -109,8 +109,7 @@ impl EngineBuilder {
             })
             .collect::<Result<Vec<_>, _>>()?;
         for v in build_items(&items, &presets)? {
-            builder =
-                builder.validator_entry(ValidatorEntry { validator: v.validator, hard: v.hard });
+            builder = builder.validator_entry(v);
         }
         Ok(builder)
     }

@@ -8,13 +8,9 @@ use crate::validator::Validator;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A validator and whether it is hard (must pass to accept) or soft (advice only).
-pub struct ValidatorEntry {
-    /// The validator.
-    pub validator: Box<dyn Validator>,
-    /// Hard validators must pass to accept.
-    pub hard: bool,
-}
+/// A validator and whether it is hard (must pass to accept) or soft (advice only):
+/// what [`crate::validator::build`] makes, under the name the engine gives it.
+pub use crate::validator::Configured as ValidatorEntry;
 
 /// Builds an [`Engine`]. Every setter's doc states its default.
 pub struct EngineBuilder {
