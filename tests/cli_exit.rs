@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::time::Duration;
 use support::cli::{Redraft, Running, wait_until};
 use support::fake_openai::{FakeOpenAi, Reply, is_structured};
-use support::servers::{assert_usage_error, never_satisfied, untouchable};
+use support::servers::{assert_usage_error, never_satisfied, revision_refused, untouchable};
 
 // ---------------------------------------------------------------------------------
 // Exit codes
@@ -31,13 +31,7 @@ fn max_iterations_exits_0_with_the_best_text() {
 
 #[test]
 fn a_failed_run_exits_1_with_the_error_on_stderr_and_the_thought_with_json() {
-    let server = FakeOpenAi::start_blocking(|body, _| {
-        if is_structured(body) {
-            Reply::verdict(true, 0.9, "Say more.")
-        } else {
-            Reply::error(401, "invalid_api_key", "Incorrect API key provided.")
-        }
-    });
+    let server = revision_refused();
     let plain = Redraft::new().args(["improve", "A lamp."]).server(&server).run();
     assert_eq!(plain.code, Some(1), "{plain}");
     assert!(plain.stderr.contains("redraft: failed after 1 iteration(s)"), "{plain}");

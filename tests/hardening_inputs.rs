@@ -12,7 +12,7 @@ mod support;
 use serde_json::Value;
 use support::cli::{Output, Redraft};
 use support::fake_openai::{FakeOpenAi, Reply, is_structured};
-use support::servers::{assert_usage_error, never_satisfied, untouchable};
+use support::servers::{assert_usage_error, never_satisfied, revision_refused, untouchable};
 
 // ---------------------------------------------------------------------------------
 // 7. Iteration cap; planning at the cap
@@ -182,13 +182,7 @@ fn empty_or_blank_input_is_an_input_error_with_one_line_and_no_request() {
 
 #[test]
 fn a_failed_run_prints_nothing_on_stdout_but_the_json_thought_still_goes_out() {
-    let server = FakeOpenAi::start_blocking(|body, _| {
-        if is_structured(body) {
-            Reply::verdict(true, 0.9, "Say more.")
-        } else {
-            Reply::error(401, "invalid_api_key", "Incorrect API key provided.")
-        }
-    });
+    let server = revision_refused();
     let plain = Redraft::new().args(["improve", "A lamp."]).server(&server).run();
     assert_eq!(plain.code, Some(1), "{plain}");
     assert_eq!(plain.stdout, "", "no text for `> better.txt` to pick up\n{plain}");

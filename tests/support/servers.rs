@@ -20,6 +20,18 @@ pub fn never_satisfied() -> FakeOpenAi {
     })
 }
 
+/// A server whose critic asks for a revision and whose reviser refuses the key (401):
+/// a run that fails at its first revision.
+pub fn revision_refused() -> FakeOpenAi {
+    FakeOpenAi::start_blocking(|body, _| {
+        if is_structured(body) {
+            Reply::verdict(true, 0.9, "Say more.")
+        } else {
+            Reply::error(401, "invalid_api_key", "Incorrect API key provided.")
+        }
+    })
+}
+
 /// Assert a usage, input or configuration failure: exit 2, nothing on stdout, one
 /// `redraft: error:` line on stderr containing each of `needles`, and no panic.
 pub fn assert_usage_error(out: &Output, needles: &[&str]) {
