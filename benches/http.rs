@@ -1,4 +1,4 @@
-//! redraft over HTTP, against the fake OpenAI-compatible server of `tests/support`:
+//! redraft over HTTP, against the fake OpenAI-compatible server of `tests/it/support`:
 //!
 //! 1. **CPU per model call.** N sequential `OpenAi::complete` calls on one reused
 //!    connection to a server answering at once; the client process's CPU time (user +
@@ -21,7 +21,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use common::{Answer, CRITICAL_PATH_CALLS, Cpu, MODEL_CALLS, TICKS_PER_SEC};

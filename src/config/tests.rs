@@ -1,4 +1,4 @@
-//! Unit tests of loading; the end-to-end layering tests are in `tests/config.rs`.
+//! Unit tests of loading; the end-to-end layering tests are in `tests/it/config.rs`.
 
 use super::*;
 use secrecy::ExposeSecret;

@@ -4,8 +4,9 @@
 //! and sample indexes behave.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
+use crate::support::fake_openai::{FakeOpenAi, Reply, is_structured};
 use redraft::Engine;
 use redraft::cache::{ResponseCache, Tier, with_sample};
 use redraft::config::{Config, LoadOptions};
@@ -19,7 +20,6 @@ use redraft::model::{
 };
 use redraft::thought::{CallRole, StopReason};
 use std::sync::Arc;
-use support::fake_openai::{FakeOpenAi, Reply, is_structured};
 
 fn memory_cache() -> Arc<ResponseCache> {
     Arc::new(ResponseCache::builder().build().unwrap())

@@ -4,8 +4,8 @@
 //! every dialect does alike is in `provider_conformance.rs`.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::fake_openai::FakeOpenAi;
+use crate::support::fake_providers::{anthropic, split_every, verdict};
 use redraft::Engine;
 use redraft::config::{Config, LoadOptions};
 use redraft::critic::VerdictJson;
@@ -21,8 +21,6 @@ use redraft::thought::{CallRole, StopReason};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::fake_openai::FakeOpenAi;
-use support::fake_providers::{anthropic, split_every, verdict};
 
 const KEY: &str = "sk-ant-test-9f8e7d6c";
 

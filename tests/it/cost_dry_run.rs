@@ -4,14 +4,12 @@
 //! tier in a real run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::cli::Redraft;
+use crate::support::fake_openai::{FakeOpenAi, Reply, is_structured};
 use redraft::assemble::dry_run;
 use redraft::config::{Config, LoadOptions};
 use redraft::thought::{CallRole, Mode, StopReason};
 use serde_json::Value;
-use support::cli::Redraft;
-use support::fake_openai::{FakeOpenAi, Reply, is_structured};
 
 /// A server that fails every request: a dry run must never reach it.
 fn tripwire() -> FakeOpenAi {

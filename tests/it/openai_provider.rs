@@ -6,8 +6,7 @@
 // The helpers below are test code too: a setup failure should panic.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::fake_openai::{FakeOpenAi, Reply, is_structured, last_user_message};
 use redraft::critic::VerdictJson;
 use redraft::model::openai::{OpenAi, OpenAiSettings};
 use redraft::model::structured::complete_json;
@@ -19,7 +18,6 @@ use redraft::model::{
 use redraft::thought::CallRole;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::fake_openai::{FakeOpenAi, Reply, is_structured, last_user_message};
 
 const KEY: &str = "sk-test-4f9c2e7a1b";
 

@@ -6,13 +6,13 @@
 //! or `OPENAI_API_KEY` variables, `--base-url` pointing at the fake server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
+use crate::support::cli::{Redraft, Running, wait_until};
+use crate::support::fake_openai::{FakeOpenAi, Reply, is_structured};
+use crate::support::servers::{assert_usage_error, never_satisfied, revision_refused, untouchable};
 use serde_json::Value;
 use std::time::Duration;
-use support::cli::{Redraft, Running, wait_until};
-use support::fake_openai::{FakeOpenAi, Reply, is_structured};
-use support::servers::{assert_usage_error, never_satisfied, revision_refused, untouchable};
 
 // ---------------------------------------------------------------------------------
 // Exit codes

@@ -5,8 +5,8 @@
 //! exactly as the engine builds them.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::fake_openai::{FakeOpenAi, Reply};
+use crate::support::fake_providers::{anthropic, gemini, ollama};
 use redraft::Error;
 use redraft::assemble::provider;
 use redraft::config::{Config, KNOWN_PROVIDERS, LoadOptions};
@@ -16,8 +16,6 @@ use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use support::fake_openai::{FakeOpenAi, Reply};
-use support::fake_providers::{anthropic, gemini, ollama};
 
 fn load(overrides: &[(&str, &str)], env: &[(&str, &str)]) -> Result<Config, Error> {
     Config::load_with(&LoadOptions {

@@ -3,14 +3,12 @@
 //! and no failover on auth or quota errors, and failover to a second server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::fake_openai::{FakeOpenAi, Reply};
+use crate::support::fake_providers::anthropic;
 use redraft::Engine;
 use redraft::config::{Config, LoadOptions};
 use redraft::thought::{CallRecord, StopReason, Thought};
 use std::path::PathBuf;
-use support::fake_openai::{FakeOpenAi, Reply};
-use support::fake_providers::anthropic;
 
 /// A config file holding `text`, removed when dropped.
 struct TempFile(PathBuf);

@@ -7,12 +7,12 @@
 //! Every run is isolated (see `support::cli`) and talks to a fake server on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
+use crate::support::cli::{Output, Redraft};
+use crate::support::fake_openai::{FakeOpenAi, Reply, is_structured};
+use crate::support::servers::{assert_usage_error, never_satisfied, revision_refused, untouchable};
 use serde_json::Value;
-use support::cli::{Output, Redraft};
-use support::fake_openai::{FakeOpenAi, Reply, is_structured};
-use support::servers::{assert_usage_error, never_satisfied, revision_refused, untouchable};
 
 // ---------------------------------------------------------------------------------
 // 7. Iteration cap; planning at the cap

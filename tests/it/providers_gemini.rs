@@ -5,8 +5,8 @@
 //! in `provider_conformance.rs`.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::fake_openai::{FakeOpenAi, Reply};
+use crate::support::fake_providers::{gemini, split_every, verdict};
 use redraft::Engine;
 use redraft::config::{Config, LoadOptions};
 use redraft::critic::VerdictJson;
@@ -21,8 +21,6 @@ use redraft::model::{
 use redraft::thought::{CallRole, StopReason};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::fake_openai::{FakeOpenAi, Reply};
-use support::fake_providers::{gemini, split_every, verdict};
 
 const KEY: &str = "AIzaSy-test-0123456789";
 

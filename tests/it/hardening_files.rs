@@ -10,13 +10,11 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::cli::{Output, Redraft, Workdir};
+use crate::support::fake_openai::{FakeOpenAi, Reply, is_structured, last_user_message};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::cli::{Output, Redraft, Workdir};
-use support::fake_openai::{FakeOpenAi, Reply, is_structured, last_user_message};
 
 /// The text every revision of [`revise_once_server`] answers.
 const REVISED: &str = "Revised. A solar lamp that lasts all night.";

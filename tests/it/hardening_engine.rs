@@ -4,12 +4,10 @@
 //! revision that echoes its instructions never replaces the text.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::cli::{Redraft, wait_until};
+use crate::support::fake_openai::{FakeOpenAi, Reply, is_structured, last_user_message};
 use serde_json::Value;
 use std::time::Duration;
-use support::cli::{Redraft, wait_until};
-use support::fake_openai::{FakeOpenAi, Reply, is_structured, last_user_message};
 
 /// Every call record of a `--json` Thought, in order.
 fn calls(thought: &Value) -> Vec<Value> {

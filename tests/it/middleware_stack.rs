@@ -3,8 +3,7 @@
 //! resilience sections load, layer and print (redacted) like the rest of the config.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
+use crate::support::fake_openai::{FakeOpenAi, Reply};
 use redraft::config::{Config, LoadOptions};
 use redraft::model::call::call_streaming;
 use redraft::model::transport::Transport;
@@ -13,7 +12,6 @@ use redraft::thought::CallRole;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use support::fake_openai::{FakeOpenAi, Reply};
 
 fn load(overrides: &[(&str, &str)], env: &[(&str, &str)]) -> Config {
     Config::load_with(&LoadOptions {

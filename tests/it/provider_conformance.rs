@@ -8,8 +8,8 @@
 //! stays in that vendor's own test file.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::fake_openai::{FakeOpenAi, Reply, last_message, response_format_type};
+use crate::support::fake_providers::{anthropic, gemini, ollama, split_every, verdict};
 use futures::StreamExt;
 use redraft::critic::{VerdictJson, verdict_schema};
 use redraft::model::anthropic::{Anthropic, AnthropicSettings};
@@ -26,8 +26,6 @@ use redraft::model::{
 use redraft::thought::CallRole;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::fake_openai::{FakeOpenAi, Reply, last_message, response_format_type};
-use support::fake_providers::{anthropic, gemini, ollama, split_every, verdict};
 
 /// The key every model is built with; careless fake servers echo it back.
 const KEY: &str = "sk-conformance-5e1d9c3b7a";

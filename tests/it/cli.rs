@@ -6,13 +6,13 @@
 //! or `OPENAI_API_KEY` variables, `--base-url` pointing at the fake server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
-use serde_json::Value;
-use support::cli::Redraft;
-use support::fake_openai::{
+use crate::support::cli::Redraft;
+use crate::support::fake_openai::{
     FakeOpenAi, Reply, is_structured, last_user_message, response_format_type,
 };
+use serde_json::Value;
 
 /// A server whose critics are unhappy until the text contains `Revised.`, and whose
 /// revisions answer `Revised. A solar lamp that lasts all night.`

@@ -4,8 +4,8 @@
 //! `provider_conformance.rs`.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::fake_openai::FakeOpenAi;
+use crate::support::fake_providers::{ollama, verdict};
 use redraft::Engine;
 use redraft::config::{Config, LoadOptions};
 use redraft::critic::VerdictJson;
@@ -19,8 +19,6 @@ use redraft::model::{
 use redraft::thought::{CallRole, StopReason};
 use serde_json::json;
 use std::time::Duration;
-use support::fake_openai::FakeOpenAi;
-use support::fake_providers::{ollama, verdict};
 
 fn model(server: &FakeOpenAi) -> Ollama {
     let transport = Transport::new(TransportSettings::default()).unwrap();
