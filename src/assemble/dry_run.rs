@@ -122,7 +122,9 @@ pub async fn plan(config: &Config, mode: Mode, input: &str) -> Result<Plan, Erro
     };
     let engine =
         EngineBuilder::from_config_with(config, build(&config.provider)?, &build)?.build()?;
-    let thought = engine.run(engine.new_thought(mode, input), &Cancel::never(), &mut |_| {}).await;
+    let mut unobserved = |_: &crate::engine::Event| {};
+    let thought =
+        engine.run(engine.new_thought(mode, input), &Cancel::never(), &mut unobserved).await;
 
     let calls: Vec<PlannedCall> = thought
         .iterations
@@ -156,7 +158,7 @@ pub async fn plan(config: &Config, mode: Mode, input: &str) -> Result<Plan, Erro
         },
         calls,
         stop_reason: thought.stop_reason,
-        stop_detail: thought.error.or(thought.stop_detail),
+        stop_detail: thought.error.map(|e| e.message).or(thought.stop_detail),
         assumptions: assumptions(mode),
     })
 }

@@ -7,7 +7,7 @@ use crate::Error;
 use crate::cache::ResponseCache;
 use crate::config::{Config, ProviderConfig};
 use crate::critic::{OwnModel, Registry};
-use crate::engine::{Budget, Engine, EngineBuilder, Settings};
+use crate::engine::{Engine, EngineBuilder};
 use crate::model::LanguageModel;
 use crate::model::transport::Transport;
 use crate::validator::{Presets, SpecItem, build_items};
@@ -44,7 +44,7 @@ impl EngineBuilder {
     }
 
     /// A builder set up from `config` around `model` (critics, validators, settings,
-    /// budget and the redacted config snapshot); add more before building if you like.
+    /// budget and the run settings); add more before building if you like.
     /// Critics with a model of their own reach it over `transport`.
     pub fn from_config(
         config: &Config,
@@ -65,25 +65,10 @@ impl EngineBuilder {
         check_cost_budget(config)?;
         let registry = Registry::with_dirs(&config.critics.dirs)?;
         let presets = Presets::load_dirs(&config.validators.dirs)?;
-        let engine = &config.engine;
-        let settings = Settings {
-            max_iterations: engine.max_iterations,
-            accept_when: engine.accept_when,
-            confidence_floor: engine.confidence_floor,
-            critic_timeout: engine.critic_timeout,
-            skip_critique_on_hard_failure: engine.skip_critique_on_hard_failure,
-            generation: config.generation.sampling(),
-            budget: Budget {
-                max_tokens: config.budget.max_tokens,
-                max_cost_usd: config.budget.max_cost_usd,
-                deadline: config.budget.deadline,
-            },
-            stream: false,
-        };
         let mut builder = Engine::builder(model)
-            .settings(settings)
+            .settings(config.settings())
             .prices(config.prices.clone())
-            .config_snapshot(config.redacted());
+            .run_settings(config.run_settings());
         let critic_sampling = config.critics.sampling.sampling();
         for name in &config.critics.enabled {
             let vars = config.critics.vars.get(name);

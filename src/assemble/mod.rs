@@ -10,6 +10,8 @@
 //!   `[[fallback]]` chain and the response cache;
 //! - [`engine`] — the whole engine: model, critics by name, validators from their specs,
 //!   settings, budgets, prices;
+//! - [`resume`] — the engine that made a stored thought, rebuilt from its run settings
+//!   and the environment's API keys;
 //! - [`dry_run`] — the same engine with every model replaced by a stand-in, to plan a
 //!   run without sending anything.
 //!
@@ -31,6 +33,7 @@
 pub mod dry_run;
 pub mod engine;
 pub mod provider;
+pub mod resume;
 
 use crate::Error;
 use crate::cache::ResponseCache;

@@ -59,6 +59,15 @@ impl Layer {
         Ok(Self { name: name.to_owned(), table, raw, origins: BTreeMap::new() })
     }
 
+    /// The layer `name` holding `table`, checked.
+    pub(crate) fn from_table(name: &str, table: toml::Table) -> Result<Self, Error> {
+        let raw: RawConfig = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::config(name, None, e.to_string()))?;
+        raw.check().map_err(|p| p.into_error(name))?;
+        Ok(Self { name: name.to_owned(), table, raw, origins: BTreeMap::new() })
+    }
+
     /// Where the value of the dotted `key` in this layer came from: the variable or
     /// flag that set it (or a table above it), else the layer itself.
     pub(crate) fn origin(&self, key: &str) -> &str {

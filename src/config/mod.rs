@@ -61,6 +61,7 @@ mod redact;
 mod resilience;
 mod resolve;
 mod span;
+mod stored;
 
 pub use cache::{CacheConfig, mask_redis_url};
 pub use presets::names as preset_names;
@@ -72,6 +73,7 @@ pub use resolve::{
 };
 
 use crate::Error;
+use crate::thought::settings::RunSettings;
 use layer::Layer;
 use raw::RawConfig;
 use std::fmt;
@@ -105,6 +107,10 @@ pub struct LoadOptions {
     /// Where `redraft.toml` is looked for when no file is given. Default `None`: the
     /// current directory.
     pub workdir: Option<PathBuf>,
+    /// The run settings of a stored thought being resumed: a layer above the
+    /// environment and below the overrides and flags, so the thought runs as it was
+    /// made except where the caller says otherwise. Default `None`.
+    pub stored: Option<(String, RunSettings)>,
 }
 
 impl Default for LoadOptions {
@@ -117,6 +123,7 @@ impl Default for LoadOptions {
             env: true,
             env_vars: None,
             workdir: None,
+            stored: None,
         }
     }
 }
@@ -184,6 +191,7 @@ impl fmt::Debug for LoadOptions {
             .field("env", &self.env)
             .field("env_vars", &env_vars)
             .field("workdir", &self.workdir)
+            .field("stored", &self.stored.as_ref().map(|(name, _)| name))
             .finish()
     }
 }
@@ -216,6 +224,10 @@ impl Config {
         };
         let env_layer = if opts.env { Layer::from_env(&env.prefixed("REDRAFT__")?)? } else { None };
         let cli = Layer::from_overrides(&opts.overrides, &opts.flags)?;
+        let stored = match &opts.stored {
+            Some((name, settings)) => Some(stored::layer(name, settings)?),
+            None => None,
+        };
 
         let preset = match &opts.preset {
             Some(name) => {
@@ -223,7 +235,7 @@ impl Config {
                     .map_err(|reason| Error::config("command line", Some("preset"), reason))?;
                 Some(name.clone())
             }
-            None => [&cli, &env_layer, &file]
+            None => [&cli, &stored, &env_layer, &file]
                 .into_iter()
                 .flatten()
                 .find_map(|layer| layer.raw.preset.clone()),
@@ -238,8 +250,10 @@ impl Config {
             None => None,
         };
 
-        let layers: Vec<Layer> =
-            [Some(defaults), preset_layer, file, env_layer, cli].into_iter().flatten().collect();
+        let layers: Vec<Layer> = [Some(defaults), preset_layer, file, env_layer, stored, cli]
+            .into_iter()
+            .flatten()
+            .collect();
         let sources = layers.iter().map(|layer| layer.name.clone()).collect();
         let origins = plugins::Origins::of(&layers);
         let mut builder = config::Config::builder();

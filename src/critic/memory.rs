@@ -53,7 +53,10 @@ mod tests {
     }
 
     fn said(critic: &str, feedback: &str) -> Critique {
-        let mut c = Critique::failed(critic, "");
+        let mut c = Critique::failed(
+            critic,
+            crate::thought::ErrorInfo::new(crate::thought::ErrorKind::Critic, ""),
+        );
         c.error = None;
         c.feedback = feedback.to_owned();
         c
@@ -63,7 +66,19 @@ mod tests {
     fn keeps_only_own_valid_feedback_most_recent_last() {
         let history = vec![
             iteration(0, vec![said("me", "first"), said("other", "not mine")]),
-            iteration(1, vec![Critique::failed("me", "timed out"), said("me", "  ")]),
+            iteration(
+                1,
+                vec![
+                    Critique::failed(
+                        "me",
+                        crate::thought::ErrorInfo::new(
+                            crate::thought::ErrorKind::Timeout,
+                            "timed out",
+                        ),
+                    ),
+                    said("me", "  "),
+                ],
+            ),
             iteration(2, vec![said("me", "second")]),
         ];
         assert_eq!(reflections(&history, "me", 3), vec!["first", "second"]);

@@ -60,11 +60,28 @@ pub enum CriticError {
     Template(String),
 }
 
+impl CriticError {
+    /// The error as the `Thought` stores it: a model error keeps its kind and status.
+    pub fn info(&self) -> crate::thought::ErrorInfo {
+        match self {
+            Self::Model(e) => e.info(),
+            Self::Invalid(_) | Self::Template(_) => {
+                crate::thought::ErrorInfo::new(crate::thought::ErrorKind::Critic, self.to_string())
+            }
+        }
+    }
+}
+
 /// A critic. Dyn-safe: configuration picks critics by name at run time.
 #[async_trait]
 pub trait Critic: Send + Sync {
     /// The critic's name, as used in config and in the `Thought`.
     fn name(&self) -> &str;
+    /// The version of the critic's definition, stored with every run that uses it: a
+    /// critic whose prompt or rules change should bump it. Default: 1.
+    fn version(&self) -> u32 {
+        1
+    }
     /// Review `cx.text`.
     async fn critique(&self, cx: &CritiqueContext<'_>) -> Result<Critique, CriticError>;
 }

@@ -26,6 +26,10 @@ impl Critic for OwnModel {
         self.critic.name()
     }
 
+    fn version(&self) -> u32 {
+        self.critic.version()
+    }
+
     async fn critique(&self, cx: &CritiqueContext<'_>) -> Result<Critique, CriticError> {
         let cx = CritiqueContext { model: &*self.model, ..*cx };
         self.critic.critique(&cx).await

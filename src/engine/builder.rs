@@ -4,6 +4,7 @@ use super::{AcceptWhen, Budget, Engine, Inner, Prices, Settings};
 use crate::Error;
 use crate::critic::Critic;
 use crate::model::{LanguageModel, Sampling};
+use crate::thought::settings::{CriticSettings, ProviderSettings, RunSettings, ValidatorSettings};
 use crate::validator::Validator;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ pub struct EngineBuilder {
     validators: Vec<ValidatorEntry>,
     settings: Settings,
     prices: Prices,
-    snapshot: serde_json::Value,
+    described: Option<RunSettings>,
 }
 
 impl EngineBuilder {
@@ -31,7 +32,7 @@ impl EngineBuilder {
             validators: Vec::new(),
             settings: Settings::default(),
             prices: Prices::default(),
-            snapshot: serde_json::Value::Null,
+            described: None,
         }
     }
 
@@ -121,9 +122,12 @@ impl EngineBuilder {
         self
     }
 
-    /// The (redacted) configuration stored in every thought. Default: `null`.
-    pub fn config_snapshot(mut self, snapshot: serde_json::Value) -> Self {
-        self.snapshot = snapshot;
+    /// What every thought records of the engine — its provider, critics and
+    /// validators as configured (the loop settings are always the builder's). Default:
+    /// what the builder knows — the model's provider and name, and the critics and
+    /// validators by name.
+    pub fn run_settings(mut self, settings: RunSettings) -> Self {
+        self.described = Some(settings);
         self
     }
 
@@ -153,6 +157,21 @@ impl EngineBuilder {
                 format!("must be between 0 and 1, got {}", s.confidence_floor),
             ));
         }
+        let known = self.known();
+        let mut described = self.described.take().unwrap_or_else(|| known.clone());
+        described.engine = self.settings.clone();
+        // Only the built objects know their versions and names.
+        for c in &mut described.critics {
+            if let Some(k) = known.critics.iter().find(|k| k.name == c.name) {
+                c.version = k.version;
+            }
+        }
+        if described.validators.len() == known.validators.len() {
+            for (v, k) in described.validators.iter_mut().zip(&known.validators) {
+                v.name.clone_from(&k.name);
+                v.hard = k.hard;
+            }
+        }
         // Cheapest first: CPU validators always run, model-backed ones short-circuit.
         self.validators.sort_by_key(|v| v.validator.cost());
         Ok(Engine {
@@ -162,8 +181,40 @@ impl EngineBuilder {
                 validators: self.validators,
                 settings: self.settings,
                 prices: self.prices,
-                snapshot: self.snapshot,
+                described,
             }),
         })
+    }
+}
+
+impl EngineBuilder {
+    /// The run settings the builder's parts tell of themselves.
+    fn known(&self) -> RunSettings {
+        RunSettings {
+            provider: ProviderSettings {
+                kind: self.model.provider().to_owned(),
+                model: self.model.model().to_owned(),
+                ..ProviderSettings::default()
+            },
+            critics: self
+                .critics
+                .iter()
+                .map(|c| CriticSettings {
+                    name: c.name().to_owned(),
+                    version: c.version(),
+                    ..CriticSettings::default()
+                })
+                .collect(),
+            validators: self
+                .validators
+                .iter()
+                .map(|v| ValidatorSettings {
+                    name: v.validator.name().to_owned(),
+                    hard: v.hard,
+                    spec: None,
+                })
+                .collect(),
+            ..RunSettings::default()
+        }
     }
 }

@@ -187,7 +187,14 @@ mod tests {
 
     #[test]
     fn no_valid_verdict_is_never_accepted() {
-        let its = [iteration(0, &[], vec![Critique::failed("c", "timeout")])];
+        let its = [iteration(
+            0,
+            &[],
+            vec![Critique::failed(
+                "c",
+                crate::thought::ErrorInfo::new(crate::thought::ErrorKind::Timeout, "timeout"),
+            )],
+        )];
         let d = decide(&its, &Settings::default(), 1);
         assert!(!d.accepted);
         assert_eq!(d.critics_voting, 0);

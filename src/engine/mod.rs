@@ -14,6 +14,7 @@ mod builder;
 mod cancel;
 mod decide;
 mod events;
+mod observer;
 mod prompts;
 mod run;
 mod unusable;
@@ -23,9 +24,11 @@ pub use crate::thought::settings::{AcceptWhen, Budget, Settings};
 pub use builder::{EngineBuilder, ValidatorEntry};
 pub use cancel::{Cancel, CancelHandle};
 pub use events::Event;
+pub use observer::{Checkpoints, Observer};
 
 use crate::critic::Critic;
 use crate::model::LanguageModel;
+use crate::thought::settings::RunSettings;
 use crate::thought::{Mode, Phase, Thought};
 use std::sync::Arc;
 
@@ -42,7 +45,8 @@ struct Inner {
     validators: Vec<ValidatorEntry>,
     settings: Settings,
     prices: Prices,
-    snapshot: serde_json::Value,
+    /// What every new thought records of this engine.
+    described: RunSettings,
 }
 
 impl std::fmt::Debug for Engine {
@@ -78,26 +82,40 @@ impl Engine {
         self.inner.critics.iter().map(|c| c.name()).collect()
     }
 
-    /// A new thought for `mode` and `input`, carrying this engine's settings snapshot.
+    /// What this engine records in every thought it starts: its provider and model,
+    /// critics, validators and settings.
+    pub fn run_settings(&self) -> &RunSettings {
+        &self.inner.described
+    }
+
+    /// A new thought for `mode` and `input`, recording this engine's run settings.
     pub fn new_thought(&self, mode: Mode, input: impl Into<String>) -> Thought {
-        Thought::new(mode, input, self.inner.snapshot.clone())
+        Thought::new(mode, input, self.inner.described.clone())
     }
 
     /// Improve `text` (it is the first draft) and return the finished thought.
     pub async fn improve(&self, text: impl Into<String>) -> Thought {
-        self.run(self.new_thought(Mode::Improve, text), &Cancel::never(), &mut |_| {}).await
+        self.run(self.new_thought(Mode::Improve, text), &Cancel::never(), &mut observer::Unobserved)
+            .await
     }
 
     /// Write a first draft from `prompt`, improve it, and return the finished thought.
     pub async fn generate(&self, prompt: impl Into<String>) -> Thought {
-        self.run(self.new_thought(Mode::Generate, prompt), &Cancel::never(), &mut |_| {}).await
+        self.run(
+            self.new_thought(Mode::Generate, prompt),
+            &Cancel::never(),
+            &mut observer::Unobserved,
+        )
+        .await
     }
 
-    /// Continue a stored thought from its phase to the end. A thought that stopped for
-    /// `cancelled`, `budget` or `failed` starts again from the phase it stopped in; any
-    /// other finished thought is returned as it is.
+    /// Continue a stored thought from its phase to the end, without repeating a call it
+    /// recorded. A thought that stopped for `cancelled`, `budget` or `failed` starts
+    /// again from the phase it stopped in; any other finished thought is returned as it
+    /// is. The run goes on under this engine's budget: a deadline that differs from the
+    /// stored one starts afresh (see [`Engine::step`]).
     pub async fn resume(&self, thought: Thought) -> Thought {
-        self.run(Self::reopen(thought), &Cancel::never(), &mut |_| {}).await
+        self.run(Self::reopen(thought), &Cancel::never(), &mut observer::Unobserved).await
     }
 
     /// Reopen a thought stopped by `cancelled`, `budget` or `failed` at the phase it
@@ -112,8 +130,8 @@ impl Engine {
         thought
     }
 
-    /// Run `thought` in the background, yielding one [`Event`] per phase; the task's
-    /// result is the finished thought.
+    /// Run `thought` in the background, yielding its [`Event`]s; the task's result is
+    /// the finished thought.
     pub fn spawn_with_events(
         &self,
         thought: Thought,
@@ -122,7 +140,7 @@ impl Engine {
         let (tx, rx) = futures::channel::mpsc::unbounded();
         let engine = self.clone();
         let task = tokio::spawn(async move {
-            let mut send = |e: &Event| {
+            let mut send = move |e: &Event| {
                 // A dropped receiver only means nobody watches progress any more.
                 let _ = tx.unbounded_send(e.clone());
             };

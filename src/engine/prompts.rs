@@ -194,7 +194,10 @@ mod tests {
             suggestions: vec!["s".into(); 50],
             error: None,
         });
-        it.critiques.push(Critique::failed("broken", "timeout"));
+        it.critiques.push(Critique::failed(
+            "broken",
+            crate::thought::ErrorInfo::new(crate::thought::ErrorKind::Timeout, "timeout"),
+        ));
         it
     }
 

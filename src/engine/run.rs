@@ -4,17 +4,17 @@
 
 use super::decide::{self, same_text};
 use super::prompts::{self, clean_revision};
-use super::{Cancel, Engine, Event, Prices, unusable};
+use super::{Cancel, Engine, Event, Observer, Prices, unusable};
 use crate::critic::{CriticError, CritiqueContext};
 use crate::model::call::{call, call_streaming};
-use crate::model::{CallLog, CallTag, Completion, FinishReason, ModelError};
+use crate::model::{Allowance, CallLog, CallTag, Completion, FinishReason, ModelError};
 use crate::thought::settings::ProviderKind;
 use crate::thought::{
-    Action, CallRecord, CallRole, Critique, Decision, GenerationSummary, Iteration, Mode, Phase,
-    StopReason, Thought, Verdict,
+    Action, CallRecord, CallRole, Critique, Decision, ErrorInfo, ErrorKind, GenerationSummary,
+    Iteration, Mode, Phase, StopReason, Thought, Verdict,
 };
 use crate::validator::{Cost, ValidationContext};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What one step produced.
 enum Outcome {
@@ -30,7 +30,7 @@ struct Critiqued {
     /// One critique per critic, in the engine's order.
     critiques: Vec<Critique>,
     /// The first provider error that every later call would repeat, if any.
-    fatal: Option<String>,
+    fatal: Option<ErrorInfo>,
 }
 
 /// What a revision step produced.
@@ -48,36 +48,55 @@ enum Interrupt {
 }
 
 impl Engine {
-    /// Drive `thought` from its stored phase to the end, calling `on_event` once per phase.
-    /// Stops with `cancelled` when `cancel` fires; no call already made is lost.
+    /// Drive `thought` from its stored phase to the end, telling `observer` of every
+    /// event and of the thought after every phase. Stops with `cancelled` when `cancel`
+    /// fires; no call already made is lost.
     pub async fn run(
         &self,
         mut thought: Thought,
         cancel: &Cancel,
-        on_event: &mut (dyn FnMut(&Event) + Send),
+        observer: &mut dyn Observer,
     ) -> Thought {
-        let started = Instant::now();
-        let deadline = self.inner.settings.budget.deadline.map(|d| started + d);
-        let log = CallLog::new();
-        if !thought.is_done() && thought.input.trim().is_empty() {
-            let what = if thought.mode == Mode::Improve { "text to improve" } else { "prompt" };
-            self.finish(&mut thought, StopReason::Failed, format!("the {what} is empty"));
+        while self.step(&mut thought, cancel, observer).await {}
+        thought
+    }
+
+    /// Advance `thought` by one phase: compute the phase's outcome from the thought as
+    /// it is, apply it (every call it made is recorded, the phase moves on), then hand
+    /// the thought to [`Observer::checkpoint`]. Returns whether phases remain; a
+    /// finished thought is left as it is. A thought stored after any step continues
+    /// with [`Engine::resume`] without repeating a call.
+    ///
+    /// The run's deadline is absolute ([`RunSettings::deadline_at_ms`]): set at the
+    /// first step from the engine's budget, kept across resumes, and moved only when
+    /// the engine's deadline differs from the one the thought was run with.
+    ///
+    /// [`RunSettings::deadline_at_ms`]: crate::thought::settings::RunSettings::deadline_at_ms
+    pub async fn step(
+        &self,
+        thought: &mut Thought,
+        cancel: &Cancel,
+        observer: &mut dyn Observer,
+    ) -> bool {
+        if thought.is_done() {
+            return false;
         }
-        while !thought.is_done() {
-            let phase = thought.phase;
-            if cancel.is_cancelled() {
-                self.finish(&mut thought, StopReason::Cancelled, "cancelled".into());
-                break;
-            }
-            if let Some(why) = self.over_budget(&thought, phase, deadline) {
-                self.finish(&mut thought, StopReason::Budget, why);
-                break;
-            }
+        let started = Instant::now();
+        let deadline = self.adopt_budget(thought);
+        let phase = thought.phase;
+        if thought.input.trim().is_empty() {
+            let what = if thought.mode == Mode::Improve { "text to improve" } else { "prompt" };
+            self.fail(thought, ErrorInfo::new(ErrorKind::Run, format!("the {what} is empty")));
+        } else if cancel.is_cancelled() {
+            self.finish(thought, StopReason::Cancelled, "cancelled".into());
+        } else if let Some(why) = self.over_budget(thought, phase, deadline) {
+            self.finish(thought, StopReason::Budget, why);
+        } else {
             let iteration = thought.iterations.len().saturating_sub(1);
-            on_event(&Event::PhaseStarted { phase, iteration });
-            let t0 = Instant::now();
+            observer.event(&Event::PhaseStarted { phase, iteration });
+            let log = CallLog::with_allowance(self.allowance(thought));
             let outcome = {
-                let step = self.step(&thought, &log, &mut *on_event);
+                let step = self.outcome(thought, &log, observer);
                 let expired = async {
                     match deadline {
                         Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -92,24 +111,59 @@ impl Engine {
                 }
             };
             let calls = log.take();
-            add_phase_time(&mut thought, phase, t0.elapsed().as_secs_f64() * 1000.0);
+            add_phase_time(thought, phase, started.elapsed().as_secs_f64() * 1000.0);
             match outcome {
-                Ok(outcome) => self.apply(&mut thought, outcome, calls, on_event),
+                Ok(outcome) => self.apply(thought, outcome, calls, observer),
                 Err(interrupt) => {
-                    attach(&mut thought, calls, &self.inner.prices);
+                    attach(thought, calls, &self.inner.prices);
                     let (reason, why) = match interrupt {
                         Interrupt::Cancelled => (StopReason::Cancelled, "cancelled".to_owned()),
                         Interrupt::Deadline => (StopReason::Budget, self.deadline_text()),
                     };
-                    self.finish(&mut thought, reason, why);
+                    self.finish(thought, reason, why);
                 }
             }
         }
         thought.timings.total_ms += started.elapsed().as_secs_f64() * 1000.0;
-        if let Some(stop_reason) = thought.stop_reason {
-            on_event(&Event::Finished { stop_reason, best_iteration: thought.best_iteration });
+        if let (true, Some(stop_reason)) = (thought.is_done(), thought.stop_reason) {
+            observer
+                .event(&Event::Finished { stop_reason, best_iteration: thought.best_iteration });
         }
-        thought
+        observer.checkpoint(thought);
+        !thought.is_done()
+    }
+
+    /// Make the thought run under this engine's budget and return the deadline as an
+    /// instant: the stored absolute deadline, unless the engine's deadline differs from
+    /// the one the thought was run with (changed on resume), or none was set yet.
+    fn adopt_budget(&self, thought: &mut Thought) -> Option<Instant> {
+        let budget = self.inner.settings.budget;
+        let stored = &mut thought.settings;
+        let moved = stored.engine.budget.deadline != budget.deadline;
+        stored.engine.budget = budget;
+        let now_ms = crate::thought::now_ms();
+        match budget.deadline {
+            None => stored.deadline_at_ms = None,
+            Some(d) if moved || stored.deadline_at_ms.is_none() => {
+                let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+                stored.deadline_at_ms = Some(now_ms.saturating_add(ms));
+            }
+            Some(_) => {}
+        }
+        let at = stored.deadline_at_ms?;
+        Some(Instant::now() + Duration::from_millis(at.saturating_sub(now_ms)))
+    }
+
+    /// What the calls of one phase may still spend: the budget less what the thought
+    /// has spent, checked before every call (so a phase of many calls cannot overspend).
+    fn allowance(&self, thought: &Thought) -> Allowance {
+        let budget = self.inner.settings.budget;
+        Allowance {
+            budget,
+            spent_tokens: thought.usage.total_tokens(),
+            spent_cost_usd: thought.usage.cost_usd,
+            prices: budget.max_cost_usd.map(|_| self.inner.prices.clone()),
+        }
     }
 
     /// Why the run may not start `phase`, if a budget has run out.
@@ -130,18 +184,10 @@ impl Engine {
         if !calls_model {
             return None;
         }
-        let budget = &self.inner.settings.budget;
-        if let Some(max) = budget.max_tokens {
-            let spent = thought.usage.total_tokens();
-            if spent >= max {
-                return Some(format!("token budget spent: {spent} of {max} tokens"));
-            }
-        }
-        if let Some(max) = budget.max_cost_usd {
-            let spent = thought.usage.cost_usd;
-            if spent >= max {
-                return Some(format!("cost budget spent: ${spent:.6} of ${max:.6}"));
-            }
+        let usage = &thought.usage;
+        if let Some(why) = self.inner.settings.budget.refusal(usage.total_tokens(), usage.cost_usd)
+        {
+            return Some(why);
         }
         if deadline.is_some_and(|at| Instant::now() >= at) {
             return Some(self.deadline_text());
@@ -155,11 +201,11 @@ impl Engine {
     }
 
     /// Compute the outcome of the current phase without changing the thought.
-    async fn step(
+    async fn outcome(
         &self,
         thought: &Thought,
         log: &CallLog,
-        on_event: &mut (dyn FnMut(&Event) + Send),
+        observer: &mut dyn Observer,
     ) -> Outcome {
         let inner = &*self.inner;
         let current = thought.iterations.last();
@@ -167,7 +213,7 @@ impl Engine {
             (Phase::Draft, _) => {
                 let req = prompts::draft(&thought.input, inner.settings.generation);
                 let tag = CallTag::new(CallRole::Draft);
-                Outcome::Drafted(self.write(&req, &tag, log, 0, on_event).await)
+                Outcome::Drafted(self.write(&req, &tag, log, 0, observer).await)
             }
             (Phase::Validate, Some(it)) => {
                 Outcome::Validated(self.validate(thought, it, log).await)
@@ -181,7 +227,7 @@ impl Engine {
                 inner.critics.len(),
             )),
             (Phase::Revise, Some(it)) => {
-                Outcome::Revised(self.revise(thought, it, log, on_event).await)
+                Outcome::Revised(self.revise(thought, it, log, observer).await)
             }
             (Phase::Done, _) | (_, None) => Outcome::Decided(Decision {
                 action: Action::Stop,
@@ -217,7 +263,7 @@ impl Engine {
             let mut verdict = match entry.validator.validate(&cx).await {
                 Ok(v) => v,
                 Err(e) => Verdict {
-                    error: Some(e.to_string()),
+                    error: Some(ErrorInfo::new(ErrorKind::Validator, e.to_string())),
                     ..Verdict::fail(name, 0.0, format!("the validator could not run: {e}"))
                 },
             };
@@ -252,14 +298,19 @@ impl Engine {
                         (c, None)
                     }
                     Ok(Err(e)) => {
-                        let fatal =
-                            matches!(&e, CriticError::Model(m) if m.kind.fails_every_call())
-                                .then(|| format!("critic {name} failed: {e}"));
-                        (Critique::failed(name, e.to_string()), fatal)
+                        let fatal = match &e {
+                            CriticError::Model(m) if m.kind.fails_every_call() => {
+                                let mut info = m.info();
+                                info.message = format!("critic {name} failed: {e}");
+                                Some(info)
+                            }
+                            _ => None,
+                        };
+                        (Critique::failed(name, e.info()), fatal)
                     }
                     Err(_) => {
                         let why = format!("timed out after {}s", timeout.as_secs_f64());
-                        (Critique::failed(name, why), None)
+                        (Critique::failed(name, ErrorInfo::new(ErrorKind::Timeout, why)), None)
                     }
                 }
             }
@@ -276,15 +327,15 @@ impl Engine {
         tag: &CallTag,
         log: &CallLog,
         iteration: usize,
-        on_event: &mut (dyn FnMut(&Event) + Send),
+        observer: &mut dyn Observer,
     ) -> Result<Completion, ModelError> {
         let model = &*self.inner.model;
         if !self.inner.settings.stream {
             return call(model, req, tag, log).await;
         }
         let mut on_delta = |delta: Option<&str>| match delta {
-            Some(text) => on_event(&Event::Delta { iteration, text: text.to_owned() }),
-            None => on_event(&Event::Restart { iteration }),
+            Some(text) => observer.event(&Event::Delta { iteration, text: text.to_owned() }),
+            None => observer.event(&Event::Restart { iteration }),
         };
         call_streaming(model, req, tag, log, &mut on_delta).await
     }
@@ -295,7 +346,7 @@ impl Engine {
         thought: &Thought,
         it: &Iteration,
         log: &CallLog,
-        on_event: &mut (dyn FnMut(&Event) + Send),
+        observer: &mut dyn Observer,
     ) -> Revision {
         let inner = &*self.inner;
         let mut sampling = inner.settings.generation;
@@ -309,7 +360,7 @@ impl Engine {
             // The retry is a new sample: a model that caps the token limit would
             // otherwise be asked the very same request and answered from the cache.
             let written =
-                crate::cache::with_sample(sample, self.write(&req, &tag, log, next, on_event));
+                crate::cache::with_sample(sample, self.write(&req, &tag, log, next, observer));
             let completion = match written.await {
                 Ok(c) => c,
                 Err(e) => return Revision::Failed(e),
@@ -337,7 +388,7 @@ impl Engine {
                 None
             };
             if inner.settings.stream && (problem.is_some() || identical) {
-                on_event(&Event::Restart { iteration: next });
+                observer.event(&Event::Restart { iteration: next });
             }
             match problem {
                 Some(problem) => problem.clone_into(&mut why),
@@ -356,24 +407,23 @@ impl Engine {
         thought: &mut Thought,
         outcome: Outcome,
         calls: Vec<CallRecord>,
-        on_event: &mut (dyn FnMut(&Event) + Send),
+        observer: &mut dyn Observer,
     ) {
         let generation =
             calls.iter().rev().find(|c| c.error.is_none()).map(GenerationSummary::from);
         attach(thought, calls, &self.inner.prices);
         let Some(index) = thought.iterations.len().checked_sub(1) else {
-            return self.finish(thought, StopReason::Failed, "no draft".into());
+            return self.fail(thought, ErrorInfo::new(ErrorKind::Run, "no draft"));
         };
         match outcome {
-            Outcome::Drafted(Err(e)) => {
-                self.finish(thought, StopReason::Failed, format!("draft failed: {e}"));
-            }
+            Outcome::Drafted(Err(e)) => self.failed_call(thought, "draft", &e),
             Outcome::Drafted(Ok(c)) => {
                 let text = clean_revision(&c.text);
                 if text.is_empty() {
-                    return self.finish(thought, StopReason::Failed, "the draft was empty".into());
+                    return self
+                        .fail(thought, ErrorInfo::new(ErrorKind::Run, "the draft was empty"));
                 }
-                on_event(&Event::Drafted { chars: text.chars().count() });
+                observer.event(&Event::Drafted { chars: text.chars().count() });
                 let it = &mut thought.iterations[index];
                 it.text = text;
                 it.generation = generation;
@@ -383,7 +433,7 @@ impl Engine {
                 let it = &mut thought.iterations[index];
                 it.validations = verdicts;
                 let (hard_passed, hard_total) = it.hard_passed();
-                on_event(&Event::Validated { iteration: index, hard_passed, hard_total });
+                observer.event(&Event::Validated { iteration: index, hard_passed, hard_total });
                 let skip =
                     self.inner.settings.skip_critique_on_hard_failure && hard_passed < hard_total;
                 thought.phase = if self.inner.critics.is_empty() || skip {
@@ -393,15 +443,23 @@ impl Engine {
                 };
             }
             Outcome::Critiqued(Critiqued { critiques, fatal }) => {
+                let refused = critiques
+                    .iter()
+                    .find_map(|c| c.error.as_ref().filter(|e| e.kind == ErrorKind::Budget))
+                    .map(|e| e.message.clone());
                 let it = &mut thought.iterations[index];
                 it.critiques = critiques;
+                if let Some(why) = refused {
+                    // The phase is run again on resume, with every critic.
+                    return self.finish(thought, StopReason::Budget, why);
+                }
                 let (satisfied, voting) = decide::votes(it, self.inner.settings.confidence_floor);
                 let failed = it.critiques.len() - voting;
-                on_event(&Event::Critiqued { iteration: index, satisfied, voting, failed });
+                observer.event(&Event::Critiqued { iteration: index, satisfied, voting, failed });
                 thought.phase = Phase::Decide;
-                if let Some(why) = fatal {
-                    let why = format!("{why}; every later call would fail the same way");
-                    self.finish(thought, StopReason::Failed, why);
+                if let Some(mut error) = fatal {
+                    error.message.push_str("; every later call would fail the same way");
+                    self.fail(thought, error);
                 }
             }
             Outcome::Decided(decision) => {
@@ -409,7 +467,7 @@ impl Engine {
                 let stop = decision.stop_reason;
                 let why = decision.reason.clone();
                 thought.iterations[index].decision = Some(decision);
-                on_event(&Event::Decided { iteration: index, action });
+                observer.event(&Event::Decided { iteration: index, action });
                 match stop {
                     Some(reason) => self.finish(thought, reason, why),
                     None => thought.phase = Phase::Revise,
@@ -420,7 +478,7 @@ impl Engine {
                 let mut next = Iteration::new(index + 1, text);
                 next.generation = generation;
                 thought.iterations.push(next);
-                on_event(&Event::Revised { iteration: index + 1, chars });
+                observer.event(&Event::Revised { iteration: index + 1, chars });
                 thought.phase = Phase::Validate;
             }
             Outcome::Revised(Revision::Identical) => {
@@ -430,17 +488,30 @@ impl Engine {
             Outcome::Revised(Revision::Unusable(why)) => {
                 self.finish(thought, StopReason::Plateau, why);
             }
-            Outcome::Revised(Revision::Failed(e)) => {
-                self.finish(thought, StopReason::Failed, format!("revision failed: {e}"));
-            }
+            Outcome::Revised(Revision::Failed(e)) => self.failed_call(thought, "revision", &e),
         }
+    }
+
+    /// End the run on a failed draft or revision call: `budget` when a budget refused
+    /// it, else `failed` with the call's typed error.
+    fn failed_call(&self, thought: &mut Thought, what: &str, e: &ModelError) {
+        if e.kind == ErrorKind::Budget {
+            return self.finish(thought, StopReason::Budget, e.message.clone());
+        }
+        let mut error = e.info();
+        error.message = format!("{what} failed: {}", error.message);
+        self.fail(thought, error);
+    }
+
+    /// End the run as `failed` with `error`.
+    fn fail(&self, thought: &mut Thought, error: ErrorInfo) {
+        let detail = error.message.clone();
+        thought.error = Some(error);
+        self.finish(thought, StopReason::Failed, detail);
     }
 
     /// End the run: set its one stop reason and pick the best iteration.
     pub(crate) fn finish(&self, thought: &mut Thought, reason: StopReason, detail: String) {
-        if reason == StopReason::Failed {
-            thought.error = Some(detail.clone());
-        }
         let resumable =
             matches!(reason, StopReason::Cancelled | StopReason::Budget | StopReason::Failed);
         thought.resume_from = (resumable && thought.phase != Phase::Done).then_some(thought.phase);

@@ -71,7 +71,7 @@ impl<P: Plan> Attempts<P> {
                     model: self.model.model().to_owned(),
                     latency_ms: (elapsed_ms - nested_ms).max(0.0),
                     backoff_ms: wait.as_secs_f64() * 1000.0,
-                    error: error.to_string(),
+                    error: error.info(),
                     usage: Default::default(),
                 };
                 self.trace.failed(&attempt);

@@ -191,7 +191,7 @@ mod tests {
             wrap(Arc::new(Hang(Default::default())), &endpoint(), &layers(), &Registry::new());
         let c = model.complete(&Request::default()).await.unwrap();
         assert_eq!(c.text, "ok");
-        assert!(c.failed_attempts[0].error.contains("timeout"), "{:?}", c.failed_attempts);
+        assert!(c.failed_attempts[0].error.message.contains("timeout"), "{:?}", c.failed_attempts);
     }
 
     #[test]

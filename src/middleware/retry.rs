@@ -252,7 +252,8 @@ mod tests {
         let a = &c.failed_attempts[0];
         assert_eq!((a.provider.as_str(), a.model.as_str()), ("p", "m"));
         assert_eq!(a.backoff_ms, 700.0);
-        assert!(a.error.contains("rate_limit (HTTP 429)"), "{}", a.error);
+        assert!(a.error.message.contains("rate_limit (HTTP 429)"), "{}", a.error);
+        assert_eq!((a.error.kind, a.error.status), (ModelErrorKind::RateLimit, Some(429)));
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,7 +10,9 @@
 use super::stream::{self, CompletionStream};
 use super::trace::Abandoned;
 use super::{Attempt, CallTrace, Completion, LanguageModel, ModelError, Request};
-use crate::thought::{CallRecord, CallRole};
+use crate::thought::cost::Prices;
+use crate::thought::settings::Budget;
+use crate::thought::{CallRecord, CallRole, ErrorInfo, ErrorKind, Usage};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -45,28 +47,69 @@ impl CallTag {
 /// The call records of one phase. Shared by concurrent critics, drained by the engine.
 #[derive(Debug, Default)]
 pub struct CallLog {
-    records: Mutex<Vec<CallRecord>>,
+    records: Mutex<Logged>,
+    allowance: Allowance,
+}
+
+#[derive(Debug, Default)]
+struct Logged {
+    records: Vec<CallRecord>,
+    /// What the records spent, priced by the allowance's table.
+    spent: Usage,
+}
+
+/// What the calls of one [`CallLog`] may spend: the run's budget, what was spent
+/// before, and the prices that reckon the cost. [`call`] refuses to send once the limit
+/// is reached (a [`ModelErrorKind::Budget`](super::ModelErrorKind) error), so a phase of
+/// many calls cannot overspend. The default is unlimited.
+#[derive(Debug, Clone, Default)]
+pub struct Allowance {
+    /// The limits.
+    pub budget: Budget,
+    /// Tokens spent before this log.
+    pub spent_tokens: u64,
+    /// Dollars spent before this log.
+    pub spent_cost_usd: f64,
+    /// The price table for the cost limit (`None` when there is none).
+    pub prices: Option<Prices>,
 }
 
 impl CallLog {
-    /// An empty log.
+    /// An empty log with no limit.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty log whose calls may spend `allowance`.
+    pub fn with_allowance(allowance: Allowance) -> Self {
+        Self { records: Mutex::default(), allowance }
+    }
+
     /// Append a record.
-    pub fn push(&self, record: CallRecord) {
-        self.lock().push(record);
+    pub fn push(&self, mut record: CallRecord) {
+        if let Some(prices) = &self.allowance.prices {
+            prices.price(&mut record);
+        }
+        let mut logged = self.lock();
+        logged.spent.add(&record);
+        logged.records.push(record);
     }
 
     /// Take every record so far, leaving the log empty.
     pub fn take(&self) -> Vec<CallRecord> {
-        std::mem::take(&mut *self.lock())
+        std::mem::take(&mut self.lock().records)
+    }
+
+    /// Why the next call may not be sent, if the allowance is spent.
+    pub fn refusal(&self) -> Option<String> {
+        let a = &self.allowance;
+        let spent = &self.lock().spent;
+        a.budget.refusal(a.spent_tokens + spent.total_tokens(), a.spent_cost_usd + spent.cost_usd)
     }
 
     /// How many records the log holds.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().records.len()
     }
 
     /// Whether the log is empty.
@@ -74,7 +117,7 @@ impl CallLog {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<CallRecord>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Logged> {
         // A panic while holding this lock cannot leave the Vec half-written.
         self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -92,6 +135,7 @@ pub async fn call(
     tag: &CallTag,
     log: &CallLog,
 ) -> Result<Completion, ModelError> {
+    refuse_over_budget(model, log)?;
     let mut pending = Pending::new(model, request, tag, log);
     let result = model.complete(&pending.request).await;
     pending.finish(&result);
@@ -107,6 +151,7 @@ pub async fn call_streaming(
     log: &CallLog,
     on_delta: &mut (dyn FnMut(Option<&str>) + Send),
 ) -> Result<Completion, ModelError> {
+    refuse_over_budget(model, log)?;
     let mut pending = Pending::new(model, request, tag, log);
     let opened: Result<CompletionStream, ModelError> = model.stream(&pending.request).await;
     let result = match opened {
@@ -115,6 +160,14 @@ pub async fn call_streaming(
     };
     pending.finish(&result);
     result
+}
+
+/// A call the log's allowance does not cover is not sent, nor recorded.
+fn refuse_over_budget(model: &dyn LanguageModel, log: &CallLog) -> Result<(), ModelError> {
+    match log.refusal() {
+        Some(why) => Err(ModelError::new(super::ModelErrorKind::Budget, model.provider(), why)),
+        None => Ok(()),
+    }
 }
 
 /// One logical call on its way: the prepared request with a live trace, recorded by
@@ -195,7 +248,7 @@ impl<'a> Pending<'a> {
                 provider: non_empty(&e.provider, &base.provider),
                 latency_ms,
                 attempt,
-                error: Some(e.to_string()),
+                error: Some(e.info()),
                 ..base
             },
         });
@@ -224,7 +277,7 @@ impl Drop for Pending<'_> {
                 provider: non_empty(&sent.provider, &base.provider),
                 latency_ms: sent.since.elapsed().as_secs_f64() * 1000.0,
                 attempt,
-                error: Some(ABANDONED.to_owned()),
+                error: Some(ErrorInfo::new(ErrorKind::Abandoned, ABANDONED)),
                 ..base
             });
         }
@@ -265,7 +318,7 @@ mod tests {
             model: "m1".into(),
             latency_ms: 1.0,
             backoff_ms: 0.0,
-            error: error.into(),
+            error: ErrorInfo::new(ErrorKind::Server, error),
             usage: TokenUsage { prompt_tokens: 3, completion_tokens: 0 },
         }
     }
@@ -284,7 +337,7 @@ mod tests {
         let records = log.take();
         assert_eq!(records.len(), 3);
         assert_eq!(records.iter().map(|r| r.attempt).collect::<Vec<_>>(), [1, 2, 3]);
-        assert_eq!(records[0].error.as_deref(), Some("429"));
+        assert_eq!(records[0].error.as_ref().map(|e| e.message.as_str()), Some("429"));
         assert_eq!(records[0].provider, "primary");
         assert_eq!(records[0].prompt_tokens, 3);
         assert_eq!(records[2].provider, "backup");

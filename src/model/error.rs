@@ -3,35 +3,11 @@
 
 use std::time::Duration;
 
-/// What kind of failure a model call met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ModelErrorKind {
-    /// HTTP 429 or an equivalent: try again later.
-    RateLimit,
-    /// The account is out of quota or credit: retrying will not help.
-    Quota,
-    /// The key is missing, wrong or not allowed (401/403).
-    Auth,
-    /// The prompt is too long for the model.
-    ContextLength,
-    /// The server rejected the requested response format (e.g. `json_schema`).
-    UnsupportedFormat,
-    /// Any other rejected request (4xx).
-    InvalidRequest,
-    /// The server failed (5xx).
-    Server,
-    /// The call took too long.
-    Timeout,
-    /// The connection was dropped or reset after it was made.
-    Connection,
-    /// The server could not be reached at all: connection refused, no route, a name
-    /// that does not resolve. Retried, but fewer times than other failures
-    /// (`retry.max_connect_attempts`): nothing is listening, and waiting rarely helps.
-    Unreachable,
-    /// The server answered with something that is not a valid completion.
-    Malformed,
-}
+use crate::thought::ErrorInfo;
+/// What kind of failure a model call met: the `Thought`'s [`ErrorKind`], so a stored
+/// call record keeps it as it is. A model error is one of the first eleven kinds
+/// (`rate_limit` … `malformed`), or `budget` when a budget refused the call.
+pub use crate::thought::ErrorKind as ModelErrorKind;
 
 impl ModelErrorKind {
     /// Whether a later attempt may succeed.
@@ -47,29 +23,6 @@ impl ModelErrorKind {
     /// stop at the first one rather than send more.
     pub fn fails_every_call(self) -> bool {
         matches!(self, Self::Auth | Self::Quota | Self::ContextLength)
-    }
-
-    /// A short snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RateLimit => "rate_limit",
-            Self::Quota => "quota",
-            Self::Auth => "auth",
-            Self::ContextLength => "context_length",
-            Self::UnsupportedFormat => "unsupported_format",
-            Self::InvalidRequest => "invalid_request",
-            Self::Server => "server",
-            Self::Timeout => "timeout",
-            Self::Connection => "connection",
-            Self::Unreachable => "unreachable",
-            Self::Malformed => "malformed",
-        }
-    }
-}
-
-impl std::fmt::Display for ModelErrorKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -123,6 +76,11 @@ impl ModelError {
     pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
         self.retry_after = wait;
         self
+    }
+
+    /// The error as the `Thought` stores it.
+    pub fn info(&self) -> ErrorInfo {
+        ErrorInfo { kind: self.kind, status: self.status, message: self.to_string() }
     }
 
     /// Set the underlying error.

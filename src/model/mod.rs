@@ -25,7 +25,7 @@ pub mod transport;
 pub mod url;
 
 pub use crate::thought::message::{FinishReason, Message, Role, Sampling};
-pub use call::{CallLog, CallTag};
+pub use call::{Allowance, CallLog, CallTag};
 pub use error::{ModelError, ModelErrorKind};
 pub use stream::{CompletionStream, StreamEvent};
 pub use trace::CallTrace;
@@ -109,7 +109,7 @@ pub struct Completion {
 
 /// A failed attempt that a middleware retried or failed over from. The recorder turns
 /// each into a call record, so `usage.calls` counts every request sent.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
     /// The provider the attempt went to.
     pub provider: String,
@@ -119,8 +119,8 @@ pub struct Attempt {
     pub latency_ms: f64,
     /// How long the middleware waited after it before trying again, in milliseconds.
     pub backoff_ms: f64,
-    /// What went wrong (the error's display form; never holds a key).
-    pub error: String,
+    /// What went wrong (kind, status and message; never holds a key).
+    pub error: crate::thought::ErrorInfo,
     /// Tokens the attempt reported, if any.
     pub usage: TokenUsage,
 }

@@ -124,7 +124,14 @@ mod tests {
         let trace = CallTrace::new();
         let shared = trace.clone();
         trace.sent("openai");
-        shared.failed(&Attempt { error: "429".into(), ..Attempt::default() });
+        shared.failed(&Attempt {
+            provider: String::new(),
+            model: String::new(),
+            latency_ms: 0.0,
+            backoff_ms: 0.0,
+            error: crate::thought::ErrorInfo::new(crate::thought::ErrorKind::RateLimit, "429"),
+            usage: Default::default(),
+        });
         trace.sent("openai");
         let taken = shared.take();
         assert_eq!(taken.failed.len(), 1);

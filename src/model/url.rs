@@ -8,7 +8,7 @@
 //! [`redacted`] is how such a URL appears in configuration output, errors and logs.
 
 /// What a credential in a URL is shown as.
-const REDACTED: &str = "[redacted]";
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// `base` with `path` appended to its path, its query string kept after the path, and
 /// `query` (already encoded, e.g. `alt=sse`) appended to that query. A trailing `/` of

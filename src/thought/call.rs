@@ -1,6 +1,7 @@
 //! Records of model calls: every request sent, with its exact messages, sampling
 //! parameters, tokens, latency, attempt and finish reason.
 
+use super::ErrorInfo;
 use super::message::{FinishReason, Message, Sampling};
 use serde::{Deserialize, Serialize};
 
@@ -50,8 +51,8 @@ pub struct CallRecord {
     pub cache_hit: bool,
     /// The model's answer, when it answered.
     pub response: Option<String>,
-    /// The error, when the call failed.
-    pub error: Option<String>,
+    /// The error, when the call failed: its kind, HTTP status and message.
+    pub error: Option<ErrorInfo>,
     /// What the call cost in US dollars by the price table (`[prices]`): set by the
     /// engine when the record joins the thought; `None` when the model has no price.
     /// For a cache hit it is what the call would have cost (saved, not spent).

@@ -1,6 +1,6 @@
 //! One iteration of the loop: a draft and everything learned about it.
 
-use super::{CallRecord, GenerationSummary, StopReason};
+use super::{CallRecord, ErrorInfo, GenerationSummary, StopReason};
 use serde::{Deserialize, Serialize};
 
 /// One evaluated draft.
@@ -67,7 +67,7 @@ pub struct Verdict {
     pub hard: bool,
     /// Set when the validator itself failed to run (counts as not passed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<ErrorInfo>,
 }
 
 fn yes() -> bool {
@@ -114,19 +114,19 @@ pub struct Critique {
     /// Concrete changes to make.
     pub suggestions: Vec<String>,
     /// Set when the critic failed or timed out; such a critique does not vote.
-    pub error: Option<String>,
+    pub error: Option<ErrorInfo>,
 }
 
 impl Critique {
     /// The record of a critic that failed: it does not vote.
-    pub fn failed(critic: impl Into<String>, error: impl Into<String>) -> Self {
+    pub fn failed(critic: impl Into<String>, error: ErrorInfo) -> Self {
         Self {
             critic: critic.into(),
             needs_improvement: false,
             confidence: 0.0,
             feedback: String::new(),
             suggestions: Vec::new(),
-            error: Some(error.into()),
+            error: Some(error),
         }
     }
 
@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn confidence_floor_decides_whether_a_complaint_counts() {
-        let mut c = Critique::failed("x", "e");
+        let mut c = Critique::failed("x", ErrorInfo::new(crate::thought::ErrorKind::Critic, "e"));
         c.error = None;
         c.needs_improvement = true;
         c.confidence = 0.49;

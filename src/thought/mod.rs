@@ -6,6 +6,7 @@
 
 mod call;
 pub mod cost;
+mod error;
 mod iteration;
 pub mod message;
 pub mod settings;
@@ -13,6 +14,7 @@ mod usage;
 pub mod verdict;
 
 pub use call::{CallRecord, CallRole, GenerationSummary};
+pub use error::{ErrorInfo, ErrorKind};
 pub use iteration::{Action, Critique, Decision, Iteration, Verdict};
 pub use usage::{Timings, Usage};
 
@@ -21,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The version of the serialised `Thought` layout.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What the run was asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +133,7 @@ pub struct Thought {
     pub resume_from: Option<Phase>,
     /// The error that stopped a `failed` run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<ErrorInfo>,
     /// Index of the best iteration (see the engine's ranking).
     pub best_iteration: Option<usize>,
     /// The best iteration's text.
@@ -140,13 +142,15 @@ pub struct Thought {
     pub usage: Usage,
     /// Wall time in total and per phase.
     pub timings: Timings,
-    /// The resolved settings of the run, secrets redacted: enough to resume it.
-    pub config: serde_json::Value,
+    /// What made the run — provider and model, critics with their versions,
+    /// validators, the loop settings and budgets with an absolute deadline — never a
+    /// secret: with the environment's API keys, enough to rebuild its engine.
+    pub settings: settings::RunSettings,
 }
 
 impl Thought {
     /// A new thought in its first phase.
-    pub fn new(mode: Mode, input: impl Into<String>, config: serde_json::Value) -> Self {
+    pub fn new(mode: Mode, input: impl Into<String>, settings: settings::RunSettings) -> Self {
         let phase = match mode {
             Mode::Improve => Phase::Validate,
             Mode::Generate => Phase::Draft,
@@ -172,7 +176,7 @@ impl Thought {
             final_text: None,
             usage: Usage::default(),
             timings: Timings::default(),
-            config,
+            settings,
         }
     }
 
@@ -192,7 +196,8 @@ impl Thought {
     }
 }
 
-fn now_ms() -> u64 {
+/// The time now in Unix milliseconds.
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
@@ -217,7 +222,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_json_with_snake_case_enums() {
-        let mut t = Thought::new(Mode::Improve, "hello", serde_json::json!({}));
+        let mut t = Thought::new(Mode::Improve, "hello", Default::default());
         t.stop_reason = Some(StopReason::MaxIterations);
         let json = serde_json::to_string(&t).unwrap();
         assert!(json.contains("\"max_iterations\""), "{json}");
@@ -228,11 +233,11 @@ mod tests {
 
     #[test]
     fn improve_starts_validating_the_input() {
-        let t = Thought::new(Mode::Improve, "text", serde_json::Value::Null);
+        let t = Thought::new(Mode::Improve, "text", Default::default());
         assert_eq!(t.phase, Phase::Validate);
         assert_eq!(t.iterations.len(), 1);
         assert_eq!(t.iterations[0].text, "text");
-        let g = Thought::new(Mode::Generate, "prompt", serde_json::Value::Null);
+        let g = Thought::new(Mode::Generate, "prompt", Default::default());
         assert_eq!(g.phase, Phase::Draft);
         assert!(g.iterations.is_empty());
     }

@@ -6,8 +6,6 @@
 //! or `OPENAI_API_KEY` variables, `--base-url` pointing at the fake server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support;
-
 use crate::support::cli::Redraft;
 use crate::support::fake_openai::{
     FakeOpenAi, Reply, is_structured, last_user_message, response_format_type,
@@ -173,7 +171,8 @@ fn json_prints_the_whole_thought() {
     assert_eq!(out.code, Some(0), "{out}");
     let t = out.json();
 
-    assert_eq!(t["schema_version"], 1);
+    assert_eq!(t["schema_version"], redraft::thought::SCHEMA_VERSION);
+    assert_eq!(t["schema_version"], 2);
     assert!(t["id"].as_str().is_some_and(|id| !id.is_empty()), "{t}");
     assert_eq!(t["mode"], "improve");
     assert_eq!(t["input"], "A lamp.");
@@ -231,10 +230,13 @@ fn json_prints_the_whole_thought() {
     assert_eq!(t["usage"]["calls"], 3);
     assert_eq!(t["usage"]["prompt_tokens"], 36);
     assert!(t["timings"]["total_ms"].is_number(), "{t}");
-    let config = &t["config"];
-    assert_eq!(config["provider"]["base_url"], server.base_url());
-    assert_eq!(config["provider"]["api_key"], Value::Null, "no key was set");
-    assert_eq!(config["validators"]["enabled"], serde_json::json!(["require:solar"]));
+    let settings = &t["settings"];
+    assert_eq!(settings["provider"]["base_url"], server.base_url());
+    assert_eq!(settings["provider"]["kind"], "openai");
+    assert_eq!(settings["provider"].get("api_key"), None, "a key is never stored");
+    assert_eq!(settings["validators"][0]["spec"], "require:solar");
+    assert_eq!(settings["validators"][0]["hard"], true);
+    assert_eq!(settings["validators"].as_array().unwrap().len(), 1);
     assert!(out.stderr.contains("accepted"), "the summary still goes to stderr: {out}");
 }
 
@@ -257,7 +259,9 @@ fn the_default_critic_is_reflexion_with_one_critique_request_per_iteration() {
         .run();
     assert_eq!(out.code, Some(0), "{out}");
     let t = out.json();
-    assert_eq!(t["config"]["critics"]["enabled"], serde_json::json!(["reflexion"]));
+    let critics = t["settings"]["critics"].as_array().unwrap();
+    assert_eq!(critics.len(), 1, "{t}");
+    assert_eq!((&critics[0]["name"], &critics[0]["version"]), (&"reflexion".into(), &1.into()));
     let requests = server.requests();
     assert_eq!(requests.len(), 3, "critique, revise, critique");
     assert_eq!(critique_requests(&requests).len(), 2);
@@ -405,7 +409,8 @@ fn a_server_rejecting_json_schema_falls_back_to_json_object_and_the_audit_shows_
     let critiques = calls_with_role(&t, 0, "critique");
     assert_eq!(critiques.len(), 2, "the rejected attempt is in the audit");
     assert_eq!(critiques[0]["response_format"], "json_schema");
-    assert!(critiques[0]["error"].as_str().is_some_and(|e| e.contains("400")), "{t}");
+    assert!(critiques[0]["error"]["message"].as_str().is_some_and(|e| e.contains("400")), "{t}");
+    assert_eq!(critiques[0]["error"]["status"], 400, "{t}");
     assert_eq!(critiques[1]["response_format"], "json_object");
     assert_eq!(critiques[1]["error"], Value::Null);
     assert_eq!(critiques[1]["attempt"], 2);
@@ -428,7 +433,7 @@ fn a_critic_answering_non_json_twice_does_not_vote_and_blocks_acceptance() {
     let t = out.json();
     let first = &t["iterations"][0];
     let critique = &first["critiques"][0];
-    let error = critique["error"].as_str().expect("the critique failed");
+    let error = critique["error"]["message"].as_str().expect("the critique failed");
     assert!(error.contains("JSON"), "{error}");
     assert_eq!(first["decision"]["accepted"], false);
     assert_eq!(first["decision"]["critics_voting"], 0);
@@ -470,7 +475,7 @@ fn a_garbage_http_body_is_a_recorded_critique_error_not_a_crash() {
     let t = out.json();
     assert_eq!(t["stop_reason"], "max_iterations");
     let critique = &t["iterations"][0]["critiques"][0];
-    let error = critique["error"].as_str().expect("the critique failed");
+    let error = critique["error"]["message"].as_str().expect("the critique failed");
     assert!(error.contains("malformed"), "{error}");
     assert_eq!(t["iterations"][0]["decision"]["accepted"], false);
     assert_eq!(t["usage"]["calls"], server.request_count() as u64);
@@ -491,8 +496,13 @@ fn everything_after_regex_colon_is_one_pattern() {
     assert_eq!(out.code, Some(0), "{out}");
     let t = out.json();
     assert_eq!(
-        t["config"]["validators"]["enabled"],
-        serde_json::json!(["regex:^#", "regex:a,b:c"])
+        t["settings"]["validators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| &v["spec"])
+            .collect::<Vec<_>>(),
+        [&serde_json::json!("regex:^#"), &serde_json::json!("regex:a,b:c")]
     );
     let validations = t["iterations"][0]["validations"].as_array().unwrap();
     let names: Vec<&str> = validations.iter().map(|v| v["validator"].as_str().unwrap()).collect();

@@ -6,8 +6,6 @@
 //! or `OPENAI_API_KEY` variables, `--base-url` pointing at the fake server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support;
-
 use crate::support::cli::{Redraft, Running, wait_until};
 use crate::support::fake_openai::{FakeOpenAi, Reply, is_structured};
 use crate::support::servers::{assert_usage_error, never_satisfied, revision_refused, untouchable};
@@ -43,14 +41,17 @@ fn a_failed_run_exits_1_with_the_error_on_stderr_and_the_thought_with_json() {
     let t = json.json();
     assert_eq!(t["stop_reason"], "failed");
     assert_eq!(t["phase"], "done");
-    assert!(t["error"].as_str().is_some_and(|e| e.contains("revision failed")), "{t}");
+    assert!(t["error"]["message"].as_str().is_some_and(|e| e.contains("revision failed")), "{t}");
     let revise = t["iterations"][0]["calls"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["role"] == "revise")
         .expect("the failed revision call is in the audit");
-    assert!(revise["error"].as_str().is_some_and(|e| e.contains("401")), "{revise}");
+    assert!(revise["error"]["message"].as_str().is_some_and(|e| e.contains("401")), "{revise}");
+    assert_eq!(revise["error"]["kind"], "auth", "{revise}");
+    assert_eq!(revise["error"]["status"], 401, "{revise}");
+    assert_eq!(t["error"]["kind"], "auth", "{t}");
     assert_eq!(t["usage"]["calls"], 2);
     assert!(json.stderr.contains("redraft: error:"), "{json}");
 }
@@ -240,7 +241,7 @@ fn a_redraft_toml_in_the_current_directory_is_used() {
     let out = run.args(["improve", "A lamp.", "--json"]).server(&server).run();
     assert_eq!(out.code, Some(0), "{out}");
     let t = out.json();
-    assert_eq!(t["config"]["engine"]["max_iterations"], 1);
+    assert_eq!(t["settings"]["engine"]["max_iterations"], 1);
     assert_eq!(t["iterations"].as_array().unwrap().len(), 1);
     assert_eq!(server.request_count(), 1, "one critique, no revision");
 }
@@ -356,7 +357,8 @@ fn the_api_key_is_sent_to_the_server_and_shown_nowhere() {
         assert_eq!(server.header(n, "authorization").as_deref(), Some("Bearer sk-test-secret-123"));
     }
     let t = out.json();
-    assert_eq!(t["config"]["provider"]["api_key"], "[redacted]");
+    assert_eq!(t["settings"]["provider"]["api_key_env"], "OPENAI_API_KEY", "named, not stored");
+    assert_eq!(t["settings"]["provider"].get("api_key"), None);
     assert!(!out.stdout.contains(KEY), "{out}");
     assert!(!out.stderr.contains(KEY), "{out}");
 }

@@ -9,7 +9,7 @@ use redraft::model::structured::complete_json;
 use redraft::model::{
     CallTag, Completion, FinishReason, Message, ModelError, ModelErrorKind, Request, ResponseFormat,
 };
-use redraft::thought::{CallRole, Critique, Mode, Phase, StopReason, Verdict};
+use redraft::thought::{CallRole, Critique, ErrorKind, Mode, Phase, StopReason, Verdict};
 use redraft::validator::{Cost, ValidationContext, Validator, ValidatorError};
 use redraft::{Engine, LanguageModel};
 use serde_json::json;
@@ -204,7 +204,9 @@ async fn a_failed_critic_does_not_vote_and_no_vote_never_accepts() {
     assert_eq!(t.stop_reason, Some(StopReason::MaxIterations));
     for it in &t.iterations {
         assert!(
-            it.critiques.iter().all(|c| c.error.as_deref().is_some_and(|e| e.contains("boom")))
+            it.critiques
+                .iter()
+                .all(|c| c.error.as_ref().is_some_and(|e| e.message.contains("boom")))
         );
         assert!(!it.decision.as_ref().unwrap().accepted);
     }
@@ -253,7 +255,8 @@ async fn critics_run_concurrently_and_time_out_individually() {
         .await;
     assert_eq!(peak.load(Ordering::SeqCst), 3, "all critics in flight at once");
     let slow = t.iterations[0].critiques.iter().find(|c| c.critic == "slow").unwrap();
-    assert!(slow.error.as_deref().unwrap().contains("timed out"));
+    assert!(slow.error.as_ref().unwrap().message.contains("timed out"));
+    assert_eq!(slow.error.as_ref().unwrap().kind, ErrorKind::Timeout);
     assert_eq!(t.stop_reason, Some(StopReason::Accepted));
 }
 
@@ -397,7 +400,7 @@ async fn a_failed_revision_fails_the_run_but_keeps_what_was_produced() {
     }));
     let t = engine(model, &["a"]).build().unwrap().improve("keep me").await;
     assert_eq!(t.stop_reason, Some(StopReason::Failed));
-    assert!(t.error.as_deref().unwrap().contains("bad key"));
+    assert!(t.error.as_ref().unwrap().message.contains("bad key"));
     assert_eq!(t.final_text.as_deref(), Some("keep me"));
     assert_eq!(t.iterations[0].critiques.len(), 1);
     assert_eq!(t.resume_from, Some(Phase::Revise));
@@ -435,7 +438,9 @@ async fn empty_text_fails_with_a_clear_reason() {
     let model = Arc::new(ScriptedModel::new(|_, _| Ok(reply("x"))));
     let t = Engine::builder(model.clone()).build().unwrap().improve("  \n ").await;
     assert_eq!(t.stop_reason, Some(StopReason::Failed));
-    assert!(t.error.unwrap().contains("empty"));
+    let error = t.error.unwrap();
+    assert!(error.message.contains("empty"));
+    assert_eq!(error.kind, ErrorKind::Run);
     assert!(model.requests().is_empty());
 }
 

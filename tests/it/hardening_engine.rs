@@ -46,9 +46,12 @@ fn ctrl_c_during_retries_keeps_every_request_sent() {
         records.iter().map(|r| r["attempt"].as_u64().unwrap()).collect::<Vec<_>>(),
         [1, 2, 3, 4]
     );
-    assert!(records[0]["error"].as_str().unwrap().contains("429"), "{records:#?}");
-    assert!(records[2]["error"].as_str().unwrap().contains("500"), "{records:#?}");
-    let last = records[3]["error"].as_str().unwrap();
+    assert!(records[0]["error"]["message"].as_str().unwrap().contains("429"), "{records:#?}");
+    assert_eq!(records[0]["error"]["status"], 429, "{records:#?}");
+    assert!(records[2]["error"]["message"].as_str().unwrap().contains("500"), "{records:#?}");
+    assert_eq!(records[2]["error"]["status"], 500, "{records:#?}");
+    assert_eq!(records[3]["error"]["kind"], "abandoned", "{records:#?}");
+    let last = records[3]["error"]["message"].as_str().unwrap();
     assert!(last.contains("abandoned in flight"), "{last}");
     assert!(records.iter().all(|r| r["role"] == "critique"), "{records:#?}");
 }
@@ -76,7 +79,13 @@ fn the_deadline_keeps_the_calls_in_flight() {
     let mut critics: Vec<&str> = records.iter().map(|r| r["critic"].as_str().unwrap()).collect();
     critics.sort_unstable();
     assert_eq!(critics, ["reflexion", "self_refine"]);
-    assert!(records.iter().all(|r| r["error"].as_str().unwrap().contains("abandoned in flight")));
+    assert!(
+        records.iter().all(|r| r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("abandoned in flight")
+            && r["error"]["kind"] == "abandoned")
+    );
 }
 
 #[test]
@@ -98,7 +107,8 @@ fn an_auth_error_in_a_critique_stops_the_run_before_the_revision() {
         assert_eq!(server.request_count(), 1, "no revision after {kind}: {out}");
         let t = out.json();
         assert_eq!(t["stop_reason"], "failed");
-        let error = t["error"].as_str().unwrap();
+        assert_eq!(t["error"]["kind"], kind, "{t}");
+        let error = t["error"]["message"].as_str().unwrap();
         assert!(error.contains("critic reflexion failed"), "{error}");
         assert!(error.contains(kind), "{kind}: {error}");
         assert_eq!(t["usage"]["calls"], 1);
@@ -143,7 +153,10 @@ fn a_refused_connection_fails_after_two_retries_per_call() {
     let records = calls(&t);
     // The critique: 3 attempts (it does not vote); the revision: 3 attempts, then failed.
     assert_eq!(records.len(), 6, "{records:#?}");
-    assert!(records.iter().all(|r| r["error"].as_str().unwrap().contains("unreachable")));
+    assert!(
+        records.iter().all(|r| r["error"]["message"].as_str().unwrap().contains("unreachable")
+            && r["error"]["kind"] == "unreachable")
+    );
     assert_eq!(t["stop_reason"], "failed");
 }
 

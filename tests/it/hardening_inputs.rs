@@ -7,8 +7,6 @@
 //! Every run is isolated (see `support::cli`) and talks to a fake server on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support;
-
 use crate::support::cli::{Output, Redraft};
 use crate::support::fake_openai::{FakeOpenAi, Reply, is_structured};
 use crate::support::servers::{assert_usage_error, never_satisfied, revision_refused, untouchable};
@@ -230,7 +228,7 @@ fn an_openai_base_url_query_stays_after_the_path_and_is_shown_nowhere() {
     assert_eq!(out.code, Some(0), "{out}");
     let expected = format!("/v1/chat/completions?api-key={QUERY_KEY}");
     assert_eq!(server.paths(), vec![expected; 3]);
-    let shown = out.json()["config"]["provider"]["base_url"].as_str().unwrap().to_owned();
+    let shown = out.json()["settings"]["provider"]["base_url"].as_str().unwrap().to_owned();
     assert!(shown.contains("alice:[redacted]@") && shown.ends_with("/v1?api-key=[redacted]"));
     assert_no_credentials(&out);
 }
@@ -418,7 +416,8 @@ fn a_critic_given_twice_runs_once_with_a_warning() {
     assert!(out.stderr.contains("--critic"), "{out}");
     assert_eq!(server.request_count(), 1, "one critique, not two");
     let t: Value = out.json();
-    assert_eq!(t["config"]["critics"]["enabled"], serde_json::json!(["reflexion"]));
+    let critics: Vec<&Value> = t["settings"]["critics"].as_array().unwrap().iter().collect();
+    assert_eq!(critics.iter().map(|c| &c["name"]).collect::<Vec<_>>(), [&Value::from("reflexion")]);
 }
 
 #[test]

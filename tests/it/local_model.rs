@@ -169,7 +169,7 @@ async fn improve_runs_the_whole_loop_with_a_critic() {
 
     // The audit trail survives JSON, as `--json` prints it.
     let json = serde_json::to_value(&thought).unwrap();
-    assert_eq!(json["config"]["provider"]["name"], "local");
+    assert_eq!(json["settings"]["provider"]["kind"], "local");
     assert!(json["stop_reason"].is_string());
     let back: Thought = serde_json::from_value(json).unwrap();
     assert_eq!(back.iterations.len(), thought.iterations.len());
@@ -238,7 +238,8 @@ async fn the_cli_improves_with_no_api_key_and_prints_the_audit_trail() {
     let iterations = json["iterations"].as_array().unwrap();
     assert!(!iterations.is_empty() && iterations.len() <= 2);
     assert!(json["final_text"].as_str().is_some_and(|t| !t.trim().is_empty()));
-    assert_eq!(json["config"]["local"]["model_path"], Value::Null);
+    assert_eq!(json["settings"]["provider"]["kind"], "local");
+    assert_eq!(json["settings"].get("local"), None, "no machine path is stored");
 
     let path = Command::new(env!("CARGO_BIN_EXE_redraft"))
         .args(["model", "path"])

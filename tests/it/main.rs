@@ -30,4 +30,5 @@ mod providers_anthropic;
 mod providers_config;
 mod providers_gemini;
 mod providers_ollama;
+mod resume;
 mod validators;

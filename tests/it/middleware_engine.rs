@@ -7,6 +7,7 @@ use crate::support::fake_openai::{FakeOpenAi, Reply};
 use crate::support::fake_providers::anthropic;
 use redraft::Engine;
 use redraft::config::{Config, LoadOptions};
+use redraft::model::ModelErrorKind;
 use redraft::thought::{CallRecord, StopReason, Thought};
 use std::path::PathBuf;
 
@@ -75,7 +76,9 @@ async fn a_rate_limit_is_waited_out_and_both_attempts_are_recorded() {
     assert_eq!(thought.final_text.as_deref(), Some("A haiku."));
     let records = calls(&thought);
     assert_eq!(records.len(), 2);
-    let error = records[0].error.as_deref().unwrap();
+    let error = records[0].error.as_ref().unwrap();
+    assert_eq!((error.kind, error.status), (ModelErrorKind::RateLimit, Some(429)));
+    let error = &error.message;
     assert!(error.contains("rate_limit (HTTP 429)"), "{error}");
     assert_eq!(records[0].response, None);
     assert_eq!((records[0].attempt, records[1].attempt), (1, 2));
@@ -94,7 +97,8 @@ async fn server_errors_exhausting_the_retries_fail_the_run_with_every_attempt() 
     assert_eq!(server.request_count(), 6, "default: 6 attempts");
     let records = calls(&thought);
     assert_eq!(records.len(), 6);
-    assert!(records.iter().all(|r| r.error.as_deref().unwrap().contains("HTTP 500")));
+    assert!(records.iter().all(|r| r.error.as_ref().unwrap().message.contains("HTTP 500")
+        && r.error.as_ref().unwrap().status == Some(500)));
     assert_eq!(records.iter().map(|r| r.attempt).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
     assert_eq!(thought.usage.calls, 6);
 }
@@ -167,7 +171,9 @@ async fn a_slow_answer_times_out_and_is_retried() {
     assert_eq!(thought.final_text.as_deref(), Some("In time."));
     let records = calls(&thought);
     assert_eq!(records.len(), 2);
-    let error = records[0].error.as_deref().unwrap();
+    let error = records[0].error.as_ref().unwrap();
+    assert_eq!(error.kind, ModelErrorKind::Timeout);
+    let error = &error.message;
     assert!(error.contains("timeout"), "{error}");
     assert_eq!(thought.usage.calls, server.request_count() as u64);
 }

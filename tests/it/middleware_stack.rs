@@ -91,7 +91,7 @@ async fn a_stream_broken_mid_way_is_retried_and_leaks_no_text() {
     assert_eq!(server.request_count(), 2);
     let records = log.take();
     assert_eq!(records.len(), 2);
-    assert!(records[0].error.as_deref().unwrap().contains("connection"), "{records:?}");
+    assert!(records[0].error.as_ref().unwrap().message.contains("connection"), "{records:?}");
     assert_eq!(records[1].response.as_deref(), Some("Hello, world."));
 }
 

@@ -513,7 +513,7 @@ async fn a_bad_key_is_auth_and_the_key_never_appears_in_errors_or_records() {
         assert!(!format!("{err} {err:?}").contains(KEY), "{}: {err:?}", d.name);
         assert!(err.message.contains("[REDACTED]"), "{}: {err}", d.name);
         let record = &log.take()[0];
-        assert!(!record.error.as_deref().unwrap().contains(KEY), "{}", d.name);
+        assert!(!record.error.as_ref().unwrap().message.contains(KEY), "{}", d.name);
 
         let err = model.complete(&request("hi")).await.unwrap_err();
         assert_eq!(err.kind, ModelErrorKind::Malformed, "{}: {err}", d.name);
@@ -697,7 +697,9 @@ async fn a_rejected_schema_falls_back_to_the_prompt_and_is_remembered() {
         let records = log.take();
         assert_eq!(records.len(), 2, "{}", d.name);
         assert_eq!((records[0].response_format.as_str(), records[0].attempt), ("json_schema", 1));
-        let error = records[0].error.as_deref().unwrap();
+        let error = records[0].error.as_ref().unwrap();
+        assert_eq!((error.kind, error.status), (ModelErrorKind::UnsupportedFormat, Some(400)));
+        let error = &error.message;
         assert!(error.contains("unsupported_format") && error.contains("HTTP 400"), "{error}");
         assert_eq!((records[1].response_format.as_str(), records[1].attempt), ("json_object", 2));
         assert!(records[1].error.is_none(), "{}", d.name);
