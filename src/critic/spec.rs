@@ -117,9 +117,16 @@ pub struct CriticSpec {
 impl CriticSpec {
     /// Parse and check a critic file. `origin` (a path or `built-in`) names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<CriticSpec, Error> {
+        Self::load(text, origin).map(|(spec, _)| spec)
+    }
+
+    /// Parse and check a critic file, keeping its compiled templates (with its file's
+    /// vars) so they need not be compiled again.
+    pub(crate) fn load(text: &str, origin: &str) -> Result<(CriticSpec, Prompt), Error> {
         let spec = Self::parse(text, origin)?;
-        spec.check()?;
-        Ok(spec)
+        spec.check_fields().map_err(|reason| spec.invalid(reason))?;
+        let prompt = Prompt::compile(&spec, &spec.vars)?;
+        Ok((spec, prompt))
     }
 
     /// Parse a critic file without [`check`](Self::check)ing it (which compiles its
