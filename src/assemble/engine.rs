@@ -1,16 +1,16 @@
 //! Building an engine from a resolved [`Config`]: the provider (wrapped in the response
-//! cache when it is on), the critics by name from the critic registry, the validators
-//! from their specs, the settings, budgets and price table, and the redacted
-//! configuration stored in every thought.
+//! cache when it is on), the critics and validators the configuration resolved when it
+//! was loaded (critics bound to their models here; nothing is compiled again), the
+//! settings, budgets and price table, and the redacted configuration stored in every
+//! thought.
 
 use crate::Error;
 use crate::cache::ResponseCache;
 use crate::config::{Config, ProviderConfig};
-use crate::critic::{OwnModel, Registry};
+use crate::critic::{Critic, OwnModel};
 use crate::engine::{Engine, EngineBuilder};
 use crate::model::LanguageModel;
 use crate::model::transport::Transport;
-use crate::validator::{Presets, SpecItem, build_items};
 use std::sync::Arc;
 
 impl Engine {
@@ -63,38 +63,24 @@ impl EngineBuilder {
         build: &BuildModel<'_>,
     ) -> Result<Self, Error> {
         check_cost_budget(config)?;
-        let registry = Registry::with_dirs(&config.critics.dirs)?;
-        let presets = Presets::load_dirs(&config.validators.dirs)?;
         let mut builder = Engine::builder(model)
             .settings(config.settings())
             .prices(config.prices.clone())
             .run_settings(config.run_settings());
         let critic_sampling = config.critics.sampling.sampling();
-        for name in &config.critics.enabled {
-            let vars = config.critics.vars.get(name);
-            let critic = registry.build(name, vars, critic_sampling)?;
-            let own_model = registry.get(name).and_then(|spec| spec.model.name.clone());
-            builder = builder.critic(match own_model {
+        for definition in config.critics.definitions.iter() {
+            let critic: Arc<dyn Critic> = Arc::new(definition.critic(critic_sampling));
+            builder = builder.critic(match &definition.spec().model.name {
                 Some(model) => {
-                    let provider = ProviderConfig { model, ..config.provider.clone() };
+                    let provider =
+                        ProviderConfig { model: model.clone(), ..config.provider.clone() };
                     Arc::new(OwnModel::new(critic, build(&provider)?))
                 }
                 None => critic,
             });
         }
-        let items = config
-            .validators
-            .enabled
-            .iter()
-            .map(|v| {
-                serde_json::from_value::<SpecItem>(v.clone()).map_err(|e| Error::InvalidValidator {
-                    spec: v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                    reason: e.to_string(),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        for v in build_items(&items, &presets)? {
-            builder = builder.validator_entry(v);
+        for validator in config.validators.compiled.iter() {
+            builder = builder.validator_entry(validator.clone());
         }
         Ok(builder)
     }

@@ -11,6 +11,14 @@ use std::path::PathBuf;
 ///
 /// Configuration layers, lowest to highest: built-in defaults ← preset ← `--config FILE`
 /// (or ./redraft.toml) ← REDRAFT__SECTION__KEY environment variables ← flags.
+///
+/// Exit codes: 0 when the command succeeded (a run that stopped for accepted,
+/// max_iterations, plateau or budget); 1 when the run or the provider failed (a model
+/// call that still failed after retries and fallbacks, a file that could not be
+/// written back); 2 for usage, input or configuration errors, found before any request
+/// is sent (a bad flag, an empty text, an unknown critic, an invalid validator spec, a
+/// bad config file or REDRAFT__ variable, a missing API key); 130 when cancelled
+/// (Ctrl-C).
 #[derive(Debug, Parser)]
 #[command(name = "redraft", version, propagate_version = true)]
 pub(crate) struct Cli {

@@ -34,12 +34,15 @@
 //! `environment variable REDRAFT__X__Y`, or the `command line` — as
 //! [`Error::Config`].
 //!
-//! Once the layers are merged, the names the configuration refers to are checked too
-//! (see `plugins`): every critic in `critics.enabled` must exist (built in or in
-//! `critics.dirs`) and build with its `critics.vars`, and every spec in
-//! `validators.enabled` must parse and build (presets from `validators.dirs`). An error
-//! names the layer that set the list and the item, e.g. `critics.enabled[0]`. A critic
-//! or validator listed twice runs once; [`Config::warnings`] says so.
+//! Once the layers are merged, the critics and validators the configuration names are
+//! resolved too (see `plugins`): every critic in `critics.enabled` must exist (built
+//! in or in `critics.dirs`) and compile with its `critics.vars`, and every spec in
+//! `validators.enabled` must parse and compile (presets from `validators.dirs`). The
+//! [`Config`] keeps the results ([`CriticsConfig::definitions`],
+//! [`ValidatorsConfig::compiled`]), so nothing is compiled again when an engine is
+//! built. An error names the layer that set the list and the item, e.g.
+//! `critics.enabled[0]`. A critic or validator listed twice runs once;
+//! [`Config::warnings`] says so.
 //!
 //! # Secrets
 //!
@@ -264,9 +267,7 @@ impl Config {
             .build()
             .and_then(config::Config::try_deserialize)
             .map_err(|e| Error::config("merged configuration", None, e.to_string()))?;
-        let mut config = resolve::resolve(raw, preset, sources, &|name| env.get(name))?;
-        plugins::check(&mut config, &origins)?;
-        Ok(config)
+        resolve::resolve(raw, preset, sources, &origins, &|name| env.get(name))
     }
 
     /// What loading noticed but did not refuse, one sentence each, e.g. that a critic

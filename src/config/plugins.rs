@@ -1,25 +1,27 @@
-//! The critics and validators the configuration names, checked when it is loaded.
+//! The critics and validators the configuration names, resolved when it is loaded.
 //!
 //! `critics.enabled` and `validators.enabled` are only names and specs to serde, so a
 //! layer check cannot tell `"nosuch"` or `"regex:("` from a good value. Once the layers
 //! are merged, every critic is looked up in the critic registry (the built-ins plus
-//! `critics.dirs`) and built with its `critics.vars`, and every validator spec is
-//! parsed and built (with the presets of `validators.dirs`), exactly as the engine will
-//! build them. So `redraft config check` fails on what a run would fail on, and the
-//! error names the layer that set the list — the file, the `environment variable
-//! REDRAFT__…` or the `command line flag --critic` — the item (`critics.enabled[0]`)
-//! and the reason.
+//! `critics.dirs`), its templates compiled and its `critics.vars` applied, and every
+//! validator spec is read and compiled (with the presets of `validators.dirs`). The
+//! [`Config`](super::Config) keeps what this made, and the engine runs exactly that:
+//! nothing is compiled twice. So `redraft config check` fails on what a run would fail
+//! on, and the error names the layer that set the list — the file, the `environment
+//! variable REDRAFT__…` or the `command line flag --critic` — the item
+//! (`critics.enabled[0]`) and the reason.
 //!
 //! A critic or validator listed twice would run twice; the second one is dropped and
-//! [`Config::warnings`] says so.
+//! [`Config::warnings`](super::Config::warnings) says so.
 
-use super::Config;
 use super::layer::Layer;
 use super::raw::RawConfig;
 use crate::Error;
-use crate::critic::Registry;
-use crate::validator::{Presets, SpecItem, build};
+use crate::critic::{Definition, Registry};
+use crate::validator::{Configured, Entry, Presets, build};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Where each list the checks read was set: the highest layer that sets it, or the
 /// variable or flag in it that did.
@@ -60,26 +62,77 @@ impl Origins {
     }
 }
 
-/// Drops repeated critics and validators (with a warning each), then builds every
-/// critic and validator `config` enables; the first that does not build is the error.
-pub(crate) fn check(config: &mut Config, origins: &Origins) -> Result<(), Error> {
-    let mut warnings = Vec::new();
-    dedup(&mut config.critics.enabled, |name| {
+/// The critics `critics.enabled` names, each once (a repeat is dropped with a
+/// warning), resolved: looked up in the registry (the built-ins plus `dirs`), their
+/// templates compiled and their `vars` applied. The first that does not resolve is
+/// the error, blaming its vars when it resolves without them.
+pub(crate) fn critics(
+    mut enabled: Vec<String>,
+    dirs: &[PathBuf],
+    vars: &BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+    origins: &Origins,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<String>, Arc<[Definition]>), Error> {
+    dedup(&mut enabled, |name| {
         warnings.push(format!(
             "critic `{name}` is listed twice in critics.enabled ({}); it runs once",
             origins.critics
         ));
     });
-    dedup(&mut config.validators.enabled, |spec| {
+    let registry = Registry::with_dirs(dirs)
+        .map_err(|e| Error::config(&origins.critic_dirs, Some("critics.dirs"), e.to_string()))?;
+    let mut definitions = Vec::with_capacity(enabled.len());
+    for (i, name) in enabled.iter().enumerate() {
+        let definition = registry.definition(name).map_err(|e| {
+            Error::config(&origins.critics, Some(&format!("critics.enabled[{i}]")), e.to_string())
+        })?;
+        let definition = definition.with_vars(vars.get(name)).map_err(|e| {
+            let origin =
+                origins.critic_vars.get(name).map_or("merged configuration", String::as_str);
+            Error::config(origin, Some(&format!("critics.vars.{name}")), e.to_string())
+        })?;
+        definitions.push(definition);
+    }
+    Ok((enabled, definitions.into()))
+}
+
+/// The validator specs of `validators.enabled`, each once (a repeat is dropped with a
+/// warning), read from their strings or tables and compiled, with the presets of
+/// `dirs`: the entries, and the validators they compile to. The first that does not
+/// compile is the error.
+pub(crate) fn validators(
+    mut enabled: Vec<serde_json::Value>,
+    dirs: &[PathBuf],
+    origins: &Origins,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<Entry>, Arc<[Configured]>), Error> {
+    dedup(&mut enabled, |spec| {
         let spec = spec.as_str().map_or_else(|| spec.to_string(), str::to_owned);
         warnings.push(format!(
             "validator `{spec}` is listed twice in validators.enabled ({}); it runs once",
             origins.validators
         ));
     });
-    config.warnings.extend(warnings);
-    check_critics(config, origins)?;
-    check_validators(config, origins)
+    let presets = Presets::load_dirs(dirs).map_err(|e| {
+        Error::config(&origins.validator_dirs, Some("validators.dirs"), e.to_string())
+    })?;
+    let mut entries = Vec::with_capacity(enabled.len());
+    let mut compiled = Vec::with_capacity(enabled.len());
+    for (i, value) in enabled.into_iter().enumerate() {
+        let built = Entry::from_value(value)
+            .and_then(|entry| build(&entry, &presets).map(|built| (entry, built)));
+        match built {
+            Ok((entry, built)) => {
+                entries.push(entry);
+                compiled.extend(built);
+            }
+            Err(e) => {
+                let key = format!("validators.enabled[{i}]");
+                return Err(Error::config(&origins.validators, Some(&key), e.to_string()));
+            }
+        }
+    }
+    Ok((entries, compiled.into()))
 }
 
 /// Keeps the first of equal items, calling `dropped` with each later one.
@@ -93,51 +146,6 @@ fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>, mut dropped: impl FnMut(&T)) 
         }
     }
     *items = kept;
-}
-
-fn check_critics(config: &Config, origins: &Origins) -> Result<(), Error> {
-    let critics = &config.critics;
-    let registry = Registry::with_dirs(&critics.dirs)
-        .map_err(|e| Error::config(&origins.critic_dirs, Some("critics.dirs"), e.to_string()))?;
-    let sampling = critics.sampling.sampling();
-    for (i, name) in critics.enabled.iter().enumerate() {
-        let vars = critics.vars.get(name);
-        let Err(e) = registry.build(name, vars, sampling) else { continue };
-        // Blame the vars when the critic builds without them.
-        if vars.is_some() && registry.build(name, None, sampling).is_ok() {
-            let origin =
-                origins.critic_vars.get(name).map_or("merged configuration", String::as_str);
-            return Err(Error::config(
-                origin,
-                Some(&format!("critics.vars.{name}")),
-                e.to_string(),
-            ));
-        }
-        let key = format!("critics.enabled[{i}]");
-        return Err(Error::config(&origins.critics, Some(&key), e.to_string()));
-    }
-    Ok(())
-}
-
-fn check_validators(config: &Config, origins: &Origins) -> Result<(), Error> {
-    let validators = &config.validators;
-    let presets = Presets::load_dirs(&validators.dirs).map_err(|e| {
-        Error::config(&origins.validator_dirs, Some("validators.dirs"), e.to_string())
-    })?;
-    for (i, value) in validators.enabled.iter().enumerate() {
-        let built = serde_json::from_value::<SpecItem>(value.clone())
-            .map_err(|e| Error::InvalidValidator {
-                spec: value.as_str().map_or_else(|| value.to_string(), str::to_owned),
-                reason: e.to_string(),
-            })
-            .and_then(|item| item.to_entry())
-            .and_then(|entry| build(&entry, &presets));
-        if let Err(e) = built {
-            let key = format!("validators.enabled[{i}]");
-            return Err(Error::config(&origins.validators, Some(&key), e.to_string()));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

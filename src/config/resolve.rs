@@ -6,17 +6,21 @@
 //! re-parses or re-checks a config value.
 
 use super::cache::{self, CacheConfig};
+use super::plugins::{self, Origins};
 use super::prices;
 use super::providers::provider_defaults;
 use super::raw::{RawConfig, RawProvider};
 use super::resilience;
 use crate::Error;
+use crate::critic::Definition;
 use crate::model::Sampling;
 use crate::thought::cost::Prices;
 pub use crate::thought::settings::ProviderKind;
+use crate::validator::{Configured, Entry};
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The provider names `provider.name` accepts ([`ProviderKind::ALL`]). `local` is always
@@ -123,11 +127,14 @@ pub struct EngineConfig {
 }
 
 /// Which critics run and how (`[critics]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct CriticsConfig {
-    /// Critic names, in order, each once; checked against the critic registry when the
-    /// configuration is loaded (and again by the engine).
+    /// Critic names, in order, each once.
     pub enabled: Vec<String>,
+    /// The critics of [`enabled`](Self::enabled), in order, resolved when the
+    /// configuration was loaded: looked up in the registry, templates compiled once,
+    /// [`vars`](Self::vars) applied. The engine binds these to their models.
+    pub definitions: Arc<[Definition]>,
     /// Extra directories of critic TOML files (relative ones already resolved against
     /// the directory of the config file that named them).
     pub dirs: Vec<PathBuf>,
@@ -138,11 +145,14 @@ pub struct CriticsConfig {
 }
 
 /// Which validators run (`[validators]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ValidatorsConfig {
-    /// Validator specs as written (strings or tables), each once; parsed and built by
-    /// the validator module when the configuration is loaded (and again by the engine).
-    pub enabled: Vec<serde_json::Value>,
+    /// The validator specs, each once, read from their strings or tables (and shown
+    /// as written).
+    pub enabled: Vec<Entry>,
+    /// [`enabled`](Self::enabled) compiled when the configuration was loaded, presets
+    /// expanded, in order: the validators the engine runs, shared.
+    pub compiled: Arc<[Configured]>,
     /// Extra directories of validator preset files (relative ones resolved like
     /// [`CriticsConfig::dirs`]).
     pub dirs: Vec<PathBuf>,
@@ -250,12 +260,15 @@ pub struct Config {
 /// Where the API key is looked up: a variable name → its value.
 pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// Builds the [`Config`] from the merged raw layers. The defaults set every key, so a
-/// missing one is a bug in `config/default.toml`, reported as such.
+/// Builds the [`Config`] from the merged raw layers, resolving (and compiling, once)
+/// the critics and validators they name; `origins` says which layer set each list.
+/// The defaults set every key, so a missing one is a bug in `config/default.toml`,
+/// reported as such.
 pub(crate) fn resolve(
     raw: RawConfig,
     preset: Option<String>,
     sources: Vec<String>,
+    origins: &Origins,
     env: Lookup<'_>,
 ) -> Result<Config, Error> {
     raw.check().map_err(|p| p.into_error("merged configuration"))?;
@@ -271,6 +284,26 @@ pub(crate) fn resolve(
 
     let provider = provider(p, "provider", env)?;
     let fallback = resilience::fallback(raw.fallback, &provider, env)?;
+    let retry = resilience::retry(raw.retry)?;
+    let rate_limit = resilience::rate_limit(raw.rate_limit)?;
+    let concurrency = resilience::concurrency(raw.concurrency)?;
+    let mut warnings = Vec::new();
+    let critic_vars = c.vars.unwrap_or_default();
+    let critic_dirs = req(c.dirs, "critics.dirs")?;
+    let (critics, definitions) = plugins::critics(
+        req(c.enabled, "critics.enabled")?,
+        &critic_dirs,
+        &critic_vars,
+        origins,
+        &mut warnings,
+    )?;
+    let validator_dirs = req(v.dirs, "validators.dirs")?;
+    let (validators, compiled) = plugins::validators(
+        req(v.enabled, "validators.enabled")?,
+        &validator_dirs,
+        origins,
+        &mut warnings,
+    )?;
     Ok(Config {
         provider,
         generation: GenerationConfig {
@@ -291,18 +324,16 @@ pub(crate) fn resolve(
             )?,
         },
         critics: CriticsConfig {
-            enabled: req(c.enabled, "critics.enabled")?,
-            dirs: req(c.dirs, "critics.dirs")?,
+            enabled: critics,
+            definitions,
+            dirs: critic_dirs,
             sampling: GenerationConfig {
                 temperature: req(c.temperature, "critics.temperature")?,
                 max_tokens: req(c.max_tokens, "critics.max_tokens")?,
             },
-            vars: c.vars.unwrap_or_default(),
+            vars: critic_vars,
         },
-        validators: ValidatorsConfig {
-            enabled: req(v.enabled, "validators.enabled")?,
-            dirs: req(v.dirs, "validators.dirs")?,
-        },
+        validators: ValidatorsConfig { enabled: validators, compiled, dirs: validator_dirs },
         budget: BudgetConfig {
             max_tokens: Some(req(b.max_tokens, "budget.max_tokens")?).filter(|n| *n > 0),
             max_cost_usd: Some(req(b.max_cost_usd, "budget.max_cost_usd")?).filter(|c| *c > 0.0),
@@ -312,9 +343,9 @@ pub(crate) fn resolve(
         },
         cache,
         prices,
-        retry: resilience::retry(raw.retry)?,
-        rate_limit: resilience::rate_limit(raw.rate_limit)?,
-        concurrency: resilience::concurrency(raw.concurrency)?,
+        retry,
+        rate_limit,
+        concurrency,
         fallback,
         local: LocalConfig {
             model_path: Some(req(l.model_path, "local.model_path")?)
@@ -332,7 +363,7 @@ pub(crate) fn resolve(
         },
         preset,
         sources,
-        warnings: Vec::new(),
+        warnings,
     })
 }
 

@@ -51,11 +51,14 @@ impl Config {
                 .critics
                 .enabled
                 .iter()
-                .map(|name| CriticSettings {
-                    name: name.clone(),
-                    version: 1,
-                    model: None,
-                    vars: self.critics.vars.get(name).cloned().unwrap_or_default(),
+                .map(|name| {
+                    let definition = self.critics.definitions.iter().find(|d| d.name() == name);
+                    CriticSettings {
+                        name: name.clone(),
+                        version: definition.map_or(1, |d| d.spec().version),
+                        model: definition.and_then(|d| d.spec().model.name.clone()),
+                        vars: self.critics.vars.get(name).cloned().unwrap_or_default(),
+                    }
                 })
                 .collect(),
             critic_sampling: Some(self.critics.sampling.sampling()),
@@ -64,11 +67,10 @@ impl Config {
                 .validators
                 .enabled
                 .iter()
-                .map(|spec| ValidatorSettings {
+                .map(|entry| ValidatorSettings {
                     name: String::new(),
-                    hard: !spec.get("soft").and_then(serde_json::Value::as_bool).unwrap_or(false)
-                        && !spec.as_str().is_some_and(|s| s.trim_start().starts_with("soft:")),
-                    spec: Some(spec.clone()),
+                    hard: entry.hard,
+                    spec: serde_json::to_value(entry).ok(),
                 })
                 .collect(),
             validator_dirs: self.validators.dirs.clone(),

@@ -14,12 +14,16 @@ fn isolated(env_vars: Vec<(&str, &str)>) -> LoadOptions {
 #[test]
 fn the_defaults_set_every_key() {
     let raw: RawConfig = toml::from_str(presets::DEFAULT).unwrap();
-    let config = resolve::resolve(raw, None, vec![], &|_| None).unwrap();
+    let config =
+        resolve::resolve(raw, None, vec![], &plugins::Origins::default(), &|_| None).unwrap();
     assert_eq!(config.provider.kind, super::ProviderKind::Local);
     assert_eq!(config.engine.max_iterations, 3);
     assert_eq!(config.engine.accept_when, AcceptWhen::AllSatisfied);
     assert_eq!(config.critics.enabled, vec!["reflexion"]);
+    let resolved: Vec<&str> = config.critics.definitions.iter().map(|d| d.name()).collect();
+    assert_eq!(resolved, ["reflexion"]);
     assert!(config.critics.vars.is_empty());
+    assert!(config.validators.enabled.is_empty() && config.validators.compiled.is_empty());
     assert_eq!(
         config.budget,
         BudgetConfig { max_tokens: None, max_cost_usd: None, deadline: None }

@@ -6,10 +6,13 @@
 //!
 //! - [`spec`] — a critic file parsed and checked ([`CriticSpec`]).
 //! - `prompt` — the templates: strict minijinja, checked when a critic is loaded.
+//! - [`definition`] — a critic resolved ([`Definition`]): templates compiled once, vars
+//!   applied; what the configuration holds and the engine binds to a model.
 //! - [`memory`] — a critic's own earlier feedback, bounded (Reflexion).
 //! - [`single`] — the `single` strategy: [`TemplateCritic`], one model call per critique.
 //! - [`registry`] — built-ins plus user files, by name ([`Registry`]).
 
+pub mod definition;
 pub mod memory;
 mod own_model;
 mod prompt;
@@ -17,6 +20,7 @@ pub mod registry;
 pub mod single;
 pub mod spec;
 
+pub use definition::Definition;
 pub use own_model::OwnModel;
 pub use registry::{CriticInfo, Registry};
 pub use single::TemplateCritic;
@@ -26,6 +30,24 @@ use crate::model::{CallLog, LanguageModel, ModelError};
 pub use crate::thought::verdict::{VerdictJson, verdict_schema};
 use crate::thought::{Critique, Iteration, Mode};
 use async_trait::async_trait;
+
+#[cfg(any(test, feature = "test-util"))]
+thread_local! {
+    static TEMPLATES_COMPILED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one critic's templates compiled, in test builds.
+fn count_template_compile() {
+    #[cfg(any(test, feature = "test-util"))]
+    TEMPLATES_COMPILED.with(|n| n.set(n.get() + 1));
+}
+
+/// How many times this thread has compiled a critic's templates (both of them, once
+/// per critic): for tests that prove a critic is compiled once.
+#[cfg(any(test, feature = "test-util"))]
+pub fn templates_compiled() -> usize {
+    TEMPLATES_COMPILED.with(std::cell::Cell::get)
+}
 
 /// What a critic sees.
 pub struct CritiqueContext<'a> {

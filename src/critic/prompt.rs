@@ -19,6 +19,7 @@ use crate::thought::Mode;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// Template variables set by redraft; `[vars]` may not reuse them.
 pub(crate) const RESERVED: &[&str] =
@@ -64,11 +65,19 @@ pub(crate) struct Rendered {
     pub(crate) user: String,
 }
 
-/// A critic's templates, compiled and checked.
+/// A critic's templates, compiled and checked. Cheap to clone: the compiled templates
+/// are shared, so a copy with other vars ([`Prompt::with_vars`]) compiles nothing.
+#[derive(Clone)]
 pub(crate) struct Prompt {
-    env: Environment<'static>,
+    env: Arc<Environment<'static>>,
     /// `rubric` and the critic's vars: the part of the context fixed at build time.
     fixed: Value,
+}
+
+impl std::fmt::Debug for Prompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prompt").field("fixed", &self.fixed).finish_non_exhaustive()
+    }
 }
 
 impl Prompt {
@@ -78,6 +87,7 @@ impl Prompt {
         spec: &CriticSpec,
         vars: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Prompt, Error> {
+        super::count_template_compile();
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -87,6 +97,24 @@ impl Prompt {
             env.add_template_owned(name, source.clone())
                 .map_err(|e| spec.invalid(format!("template `{name}` does not compile: {e}")))?;
         }
+        Self::checked(Arc::new(env), spec, vars)
+    }
+
+    /// These templates with `vars` as the `[vars]` instead, checked again (the
+    /// variables, and the sample renders) but not compiled again.
+    pub(crate) fn with_vars(
+        &self,
+        spec: &CriticSpec,
+        vars: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Prompt, Error> {
+        Self::checked(Arc::clone(&self.env), spec, vars)
+    }
+
+    fn checked(
+        env: Arc<Environment<'static>>,
+        spec: &CriticSpec,
+        vars: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Prompt, Error> {
         let mut fixed = vars.clone();
         fixed.insert("rubric".to_owned(), spec.rubric.clone().into());
         let prompt = Prompt { env, fixed: Value::from_serialize(&fixed) };

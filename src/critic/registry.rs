@@ -2,7 +2,8 @@
 //! the user's critic files, looked up by name when config picks critics.
 
 use super::Critic;
-use super::single::TemplateCritic;
+use super::definition::Definition;
+use super::prompt::Prompt;
 use super::spec::{CriticSpec, Strategy};
 use crate::Error;
 use crate::model::Sampling;
@@ -42,6 +43,10 @@ pub struct CriticInfo {
 #[derive(Debug, Clone)]
 pub struct Registry {
     specs: BTreeMap<String, CriticSpec>,
+    /// The templates of the critics read from files, compiled when the file was read
+    /// (to check it), kept so that resolving the critic does not compile them again.
+    /// Built-ins are compiled when they are first resolved.
+    compiled: BTreeMap<String, Prompt>,
 }
 
 impl Registry {
@@ -55,7 +60,7 @@ impl Registry {
                     .iter()
                     .map(|(name, text)| ((*name).to_owned(), parse_builtin(name, text)))
                     .collect();
-                Registry { specs }
+                Registry { specs, compiled: BTreeMap::new() }
             })
             .clone()
     }
@@ -72,10 +77,11 @@ impl Registry {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|source| Error::Io { path: path.clone(), source })?;
                 let origin = path.display().to_string();
-                let spec = CriticSpec::from_toml(&text, &origin)?;
+                let (spec, prompt) = CriticSpec::load(&text, &origin)?;
                 if let Some(first) = from_files.insert(spec.name.clone(), origin.clone()) {
                     return Err(spec.invalid(format!("also defined in {first}")));
                 }
+                registry.compiled.insert(spec.name.clone(), prompt);
                 registry.specs.insert(spec.name.clone(), spec);
             }
         }
@@ -84,6 +90,7 @@ impl Registry {
 
     /// Add (or replace) a critic defined in code or read from elsewhere.
     pub fn insert(&mut self, spec: CriticSpec) {
+        self.compiled.remove(&spec.name);
         self.specs.insert(spec.name.clone(), spec);
     }
 
@@ -112,6 +119,20 @@ impl Registry {
             .collect()
     }
 
+    /// The critic called `name`, resolved with its file's `[vars]`: its templates
+    /// compiled (unless they were when its file was read). An unknown name is an
+    /// [`Error::UnknownCritic`] listing the known ones.
+    pub fn definition(&self, name: &str) -> Result<Definition, Error> {
+        let spec = self.get(name).ok_or_else(|| Error::UnknownCritic {
+            name: name.to_owned(),
+            known: self.specs.keys().cloned().collect(),
+        })?;
+        match self.compiled.get(name) {
+            Some(prompt) => Ok(Definition::compiled(spec.clone(), prompt.clone())),
+            None => Definition::compile(spec),
+        }
+    }
+
     /// Build the critic called `name`. `vars_override` replaces entries of its `[vars]`;
     /// `defaults` is the sampling of its calls unless its file's `[model]` says otherwise.
     pub fn build(
@@ -120,11 +141,7 @@ impl Registry {
         vars_override: Option<&serde_json::Map<String, serde_json::Value>>,
         defaults: Sampling,
     ) -> Result<Arc<dyn Critic>, Error> {
-        let spec = self.get(name).ok_or_else(|| Error::UnknownCritic {
-            name: name.to_owned(),
-            known: self.specs.keys().cloned().collect(),
-        })?;
-        Ok(Arc::new(TemplateCritic::new(spec, vars_override, defaults)?))
+        Ok(Arc::new(self.definition(name)?.with_vars(vars_override)?.critic(defaults)))
     }
 }
 

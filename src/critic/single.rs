@@ -2,6 +2,7 @@
 //! asks the model for a verdict in exactly one call (plus, only on failure, the
 //! structured-output fallback or re-ask of [`complete_json`]).
 
+use super::definition::Definition;
 use super::memory::reflections;
 use super::prompt::{Prompt, Slots};
 use super::spec::CriticSpec;
@@ -19,6 +20,7 @@ const SCHEMA_NAME: &str = "critic_verdict";
 /// A critic defined by a template file, run with the `single` strategy.
 pub struct TemplateCritic {
     name: String,
+    version: u32,
     memory: bool,
     prompt: Prompt,
     sampling: Sampling,
@@ -36,7 +38,8 @@ impl std::fmt::Debug for TemplateCritic {
 }
 
 impl TemplateCritic {
-    /// Build a critic from `spec`.
+    /// Build a critic from `spec`: [`Definition::compile`], then
+    /// [`Definition::with_vars`] and [`Definition::critic`].
     ///
     /// `vars_override` replaces entries of the file's `[vars]` (each key must exist there,
     /// with a value of the same JSON type); the templates are checked again with the
@@ -47,20 +50,24 @@ impl TemplateCritic {
         vars_override: Option<&Map<String, Value>>,
         defaults: Sampling,
     ) -> Result<TemplateCritic, Error> {
-        spec.check_fields().map_err(|reason| spec.invalid(reason))?;
-        let vars = merge_vars(&spec.vars, vars_override).map_err(|reason| spec.invalid(reason))?;
-        let prompt = Prompt::compile(spec, &vars)?;
-        let sampling = Sampling {
-            temperature: spec.model.temperature.or(defaults.temperature),
-            max_tokens: spec.model.max_tokens.or(defaults.max_tokens),
-        };
-        Ok(TemplateCritic {
+        Ok(Definition::compile(spec)?.with_vars(vars_override)?.critic(defaults))
+    }
+
+    /// The critic `definition` describes, its calls sent with `defaults` unless the
+    /// critic's file says otherwise: nothing is compiled here.
+    pub(crate) fn bind(definition: &Definition, prompt: Prompt, defaults: Sampling) -> Self {
+        let spec = definition.spec();
+        TemplateCritic {
             name: spec.name.clone(),
+            version: spec.version,
             memory: spec.memory,
             prompt,
-            sampling,
+            sampling: Sampling {
+                temperature: spec.model.temperature.or(defaults.temperature),
+                max_tokens: spec.model.max_tokens.or(defaults.max_tokens),
+            },
             schema: verdict_schema(),
-        })
+        }
     }
 
     /// The sampling sent with this critic's calls.
@@ -100,6 +107,10 @@ impl Critic for TemplateCritic {
         &self.name
     }
 
+    fn version(&self) -> u32 {
+        self.version
+    }
+
     async fn critique(&self, cx: &CritiqueContext<'_>) -> Result<Critique, CriticError> {
         let request = self.request(cx)?;
         let tag = CallTag::by(CallRole::Critique, self.name.as_str());
@@ -111,74 +122,5 @@ impl Critic for TemplateCritic {
                     StructuredError::Invalid { reason } => CriticError::Invalid(reason),
                 })?;
         Ok(verdict.into_critique(&self.name))
-    }
-}
-
-/// The file's vars with `overrides` applied: only known keys, each with the same JSON
-/// type as the file's value.
-fn merge_vars(
-    vars: &Map<String, Value>,
-    overrides: Option<&Map<String, Value>>,
-) -> Result<Map<String, Value>, String> {
-    let mut merged = vars.clone();
-    for (key, value) in overrides.into_iter().flatten() {
-        let Some(default) = vars.get(key) else {
-            let known: Vec<&str> = vars.keys().map(String::as_str).collect();
-            return Err(format!(
-                "vars override `{key}` is not a variable of this critic (its vars: {})",
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-            ));
-        };
-        if json_type(default) != json_type(value) {
-            return Err(format!(
-                "vars override `{key}` must be {} like the critic's own value, got {}",
-                json_type(default),
-                json_type(value)
-            ));
-        }
-        merged.insert(key.clone(), value.clone());
-    }
-    Ok(merged)
-}
-
-/// The JSON type of `value`, with an article, for messages.
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "a table",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn map(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
-    }
-
-    #[test]
-    fn overrides_replace_known_vars_of_the_same_type() {
-        let vars = map(json!({"principles": ["a"], "tone": "dry"}));
-        let merged = merge_vars(&vars, Some(&map(json!({"principles": ["b", "c"]})))).unwrap();
-        assert_eq!(merged["principles"], json!(["b", "c"]));
-        assert_eq!(merged["tone"], json!("dry"));
-    }
-
-    #[test]
-    fn overrides_of_unknown_vars_or_other_types_are_errors() {
-        let vars = map(json!({"principles": ["a"]}));
-        let unknown = merge_vars(&vars, Some(&map(json!({"principle": ["b"]})))).unwrap_err();
-        assert!(unknown.contains("`principle`") && unknown.contains("principles"), "{unknown}");
-        let typed = merge_vars(&vars, Some(&map(json!({"principles": "b"})))).unwrap_err();
-        assert!(typed.contains("an array") && typed.contains("a string"), "{typed}");
     }
 }

@@ -87,6 +87,11 @@ pub struct PromptSpec {
 pub struct CriticSpec {
     /// The name used in config and in the `Thought` (letters, digits, `_`, `-`).
     pub name: String,
+    /// The version of this definition, stored with every run that uses it; bump it
+    /// when the prompt or rules change, so a stored run made with the old one is told
+    /// apart on resume. Default 1.
+    #[serde(default = "first_version")]
+    pub version: u32,
     /// One line on what the critic looks for.
     pub description: String,
     /// The paper the critic follows, if any.
@@ -114,12 +119,23 @@ pub struct CriticSpec {
     pub origin: String,
 }
 
+fn first_version() -> u32 {
+    1
+}
+
 impl CriticSpec {
     /// Parse and check a critic file. `origin` (a path or `built-in`) names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<CriticSpec, Error> {
+        Self::load(text, origin).map(|(spec, _)| spec)
+    }
+
+    /// Parse and check a critic file, keeping its compiled templates (with its file's
+    /// vars) so they need not be compiled again.
+    pub(crate) fn load(text: &str, origin: &str) -> Result<(CriticSpec, Prompt), Error> {
         let spec = Self::parse(text, origin)?;
-        spec.check()?;
-        Ok(spec)
+        spec.check_fields().map_err(|reason| spec.invalid(reason))?;
+        let prompt = Prompt::compile(&spec, &spec.vars)?;
+        Ok((spec, prompt))
     }
 
     /// Parse a critic file without [`check`](Self::check)ing it (which compiles its

@@ -44,13 +44,13 @@ impl EngineBuilder {
 
     /// Add a hard validator (must pass to accept). Default: none.
     pub fn validator(mut self, validator: impl Validator + 'static) -> Self {
-        self.validators.push(ValidatorEntry { validator: Box::new(validator), hard: true });
+        self.validators.push(ValidatorEntry { validator: Arc::new(validator), hard: true });
         self
     }
 
     /// Add a soft validator (advice for the reviser only). Default: none.
     pub fn soft_validator(mut self, validator: impl Validator + 'static) -> Self {
-        self.validators.push(ValidatorEntry { validator: Box::new(validator), hard: false });
+        self.validators.push(ValidatorEntry { validator: Arc::new(validator), hard: false });
         self
     }
 

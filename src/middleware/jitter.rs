@@ -1,6 +1,8 @@
 //! Randomness for backoff jitter: a tiny xorshift64* generator seeded from the
 //! standard library's per-process random hasher keys and the clock — no `rand`
-//! dependency for one random number per retry. Injectable, so tests fix it.
+//! dependency for one random number per retry. Injectable, so tests fix it (which
+//! `backon`'s seeded jitter cannot be; see [`retry`](super::retry) for why backoff
+//! does not use backon).
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;

@@ -10,6 +10,38 @@
 //! while the server cannot be reached at all), or when the next wait
 //! would take the total waited past `max_total_backoff`, returning the last error.
 //! Every failed attempt is reported in `failed_attempts` (see [`attempts`](super::attempts)).
+//!
+//! # Why not `backon`
+//!
+//! DESIGN.md names `backon` for backoff. It was tried (1.6.0, the newest 1.x) and
+//! measured against this schedule; the schedule stays hand-written (`ceiling` and
+//! `wait` below, [`jitter`](super::jitter)) because backon is worse at what it would
+//! replace and cannot express the rest:
+//!
+//! - **Its jitter is additive, not full.** `ExponentialBuilder::with_jitter` waits
+//!   `d + rand·d`, in `[d, 2d)`, where full jitter waits in `[0, d]`. Over 100 000
+//!   seeds the fourth wait of a 100 ms → 1 s schedule (ceiling 800 ms) averaged
+//!   1200 ms (min 800, max 1600); full jitter averages 400 ms. Three times the
+//!   waiting, and clients that failed together stay bunched in one window instead of
+//!   spreading from zero.
+//! - **It breaks its own cap.** The jitter is added after `max_delay`, so with jitter
+//!   on, every wait at the cap exceeded it (100 % of runs, up to 2×);
+//!   `retry.max_backoff` is documented as the cap on any one wait.
+//! - **Its delays drift.** They are computed in `f32` seconds: 100 ms doubles to
+//!   200.000003 ms, 400.000006 ms, 800.000012 ms. The wait is recorded in every call
+//!   record (`backoff_ms`), which should say 200, and the paused-clock tests here
+//!   assert exact waits.
+//! - **Its jitter cannot be fixed**, only seeded (`with_jitter_seed`), so a test cannot
+//!   say "the wait is its ceiling" (`jitter::fixed(1.0)`) and check exact times.
+//! - **The rest is outside it.** `Retry-After` (`adjust`), "give up" (`when`) and
+//!   per-attempt records (`notify`) exist only on backon's own retry loop, which
+//!   re-runs a future: it cannot yield a stream's `Restart` between attempts or switch
+//!   models, which the [`attempts`](super::attempts) loop shared with fallback does.
+//!   Using only its delay iterator would still leave `Retry-After`, the per-kind
+//!   attempt cap (`max_connect_attempts`) and `max_total_backoff` (which must count
+//!   the server's waits too, where backon's `total_delay` counts only its own) here.
+//!
+//! What remains is `min(max_backoff, initial_backoff · 2ⁿ)` and one random number.
 
 use super::attempts::{self, Plan};
 use super::jitter::{self, Jitter};

@@ -1,6 +1,12 @@
-//! Building validators from specs: [`build`] turns an [`Entry`] into [`Configured`]
-//! validators (expanding presets, composing `all`/`any`/`not`), and [`check`] validates
-//! a spec without building it.
+//! Building validators from specs, in two steps: [`compile`] a spec — every leaf
+//! validator built, its patterns compiled — and link what was compiled against the
+//! presets (expanding `preset:NAME`, composing `all`/`any`/`not`) into [`Configured`]
+//! validators. [`build`] does both; [`check`] compiles and keeps nothing.
+//!
+//! Each spec is compiled once: the configuration compiles `validators.enabled` when
+//! it is loaded and keeps the result; a preset's items are compiled once, when its
+//! file is loaded (user presets) or when it is first used (built-in ones), and every
+//! use of the preset shares them. Linking only puts compiled validators together.
 //!
 //! Inside `all`/`any`/`not` an item cannot be soft, and a preset stands for all of its
 //! validators together (their own hard/soft flags are ignored there). At top level a
@@ -14,15 +20,18 @@ use super::length::{Length, Unit};
 use super::pattern::RegexCount;
 use super::preset::Presets;
 use super::require::Require;
-use super::spec::{Entry, SpecItem, ValidatorSpec};
+use super::spec::{Entry, ValidatorSpec};
 use super::terms::TermOptions;
 use crate::Error;
 use std::fmt;
+use std::sync::Arc;
 
-/// A ready validator and whether it is hard. The engine copies `hard` into each verdict.
+/// A ready validator and whether it is hard. The engine copies `hard` into each
+/// verdict. Cheap to clone: the validator is shared.
+#[derive(Clone)]
 pub struct Configured {
     /// The validator.
-    pub validator: Box<dyn Validator>,
+    pub validator: Arc<dyn Validator>,
     /// Hard (must pass to accept) or soft (advice only).
     pub hard: bool,
 }
@@ -39,67 +48,103 @@ impl fmt::Debug for Configured {
 /// Build the validators an entry describes: one, or several for a preset (each keeps
 /// its own hard/soft flag, and all are soft when the entry is soft).
 pub fn build(entry: &Entry, presets: &Presets) -> Result<Vec<Configured>, Error> {
-    Builder { presets, stack: Vec::new() }.entry(entry, entry.hard)
+    link(&compile(&entry.spec)?, entry.hard, presets)
 }
 
-/// Build every item of a `validators` array, in order.
-pub fn build_items(items: &[SpecItem], presets: &Presets) -> Result<Vec<Configured>, Error> {
+/// Build every entry of a `validators` array, in order.
+pub fn build_items(items: &[Entry], presets: &Presets) -> Result<Vec<Configured>, Error> {
     let mut out = Vec::new();
     for item in items {
-        out.extend(build(&item.to_entry()?, presets)?);
+        out.extend(build(item, presets)?);
     }
     Ok(out)
 }
 
-/// Check a spec without building it: every argument, term and regex is valid. Preset
-/// names are not looked up.
+/// Check a spec by compiling it, keeping nothing: every argument, term and regex is
+/// valid. Preset names are not looked up.
 pub fn check(spec: &ValidatorSpec) -> Result<(), Error> {
+    compile(spec).map(drop)
+}
+
+/// A spec compiled: its leaf validators built (their patterns compiled), preset
+/// references kept by name until [`link`]ed. Cheap to clone: leaves are shared.
+#[derive(Clone)]
+pub(crate) enum Compiled {
+    Leaf(Built),
+    All(Vec<Compiled>),
+    Any(Vec<Compiled>),
+    Not(Box<Compiled>),
+    Preset {
+        name: String,
+        /// The spec in CLI syntax, for errors.
+        spec: String,
+    },
+}
+
+/// Compiled entries, each with its hard flag: a preset's items.
+pub(crate) type CompiledItems = Arc<[(Compiled, bool)]>;
+
+/// A validator and the sentence saying what it asks for (used by `not`).
+#[derive(Clone)]
+pub(crate) struct Built {
+    validator: Arc<dyn Validator>,
+    requirement: String,
+}
+
+/// Compile `spec`: check it and build its leaves; presets are not looked up.
+pub(crate) fn compile(spec: &ValidatorSpec) -> Result<Compiled, Error> {
+    let children = |of: &[Entry]| -> Result<Vec<Compiled>, Error> {
+        non_empty(spec, of)?;
+        of.iter().map(|item| compile(nested(spec, item)?)).collect()
+    };
     match spec {
         ValidatorSpec::Preset { name } if name.trim().is_empty() => Err(Error::InvalidValidator {
             spec: spec.to_string(),
             reason: "empty preset name".to_owned(),
         }),
-        ValidatorSpec::Preset { .. } => Ok(()),
-        ValidatorSpec::All { of } | ValidatorSpec::Any { of } => {
-            non_empty(spec, of)?;
-            of.iter().try_for_each(|item| check(&nested(spec, item)?))
+        ValidatorSpec::Preset { name } => {
+            Ok(Compiled::Preset { name: name.clone(), spec: spec.to_string() })
         }
-        ValidatorSpec::Not { of } => check(&nested(spec, of)?),
-        leaf => leaf_validator(leaf).map(drop),
+        ValidatorSpec::All { of } => children(of).map(Compiled::All),
+        ValidatorSpec::Any { of } => children(of).map(Compiled::Any),
+        ValidatorSpec::Not { of } => Ok(Compiled::Not(Box::new(compile(nested(spec, of)?)?))),
+        leaf => leaf_validator(leaf).map(Compiled::Leaf),
     }
 }
 
-/// A validator and the sentence saying what it asks for (used by `not`).
-struct Built {
-    validator: Box<dyn Validator>,
-    requirement: String,
+/// Link a compiled top-level entry (hard or not) against `presets`.
+pub(crate) fn link(
+    compiled: &Compiled,
+    hard: bool,
+    presets: &Presets,
+) -> Result<Vec<Configured>, Error> {
+    Linker { presets, stack: Vec::new() }.entry(compiled, hard)
 }
 
-struct Builder<'a> {
+struct Linker<'a> {
     presets: &'a Presets,
     /// Presets being expanded, outermost first (to report cycles).
     stack: Vec<String>,
 }
 
-impl Builder<'_> {
-    fn entry(&mut self, entry: &Entry, hard: bool) -> Result<Vec<Configured>, Error> {
-        let ValidatorSpec::Preset { name } = &entry.spec else {
-            let built = self.spec(&entry.spec)?;
+impl Linker<'_> {
+    fn entry(&mut self, compiled: &Compiled, hard: bool) -> Result<Vec<Configured>, Error> {
+        let Compiled::Preset { name, spec } = compiled else {
+            let built = self.link(compiled)?;
             return Ok(vec![Configured { validator: built.validator, hard }]);
         };
-        let items = self.enter(&entry.spec, name)?;
+        let items = self.enter(spec, name)?;
         let mut out = Vec::new();
-        for item in &items {
-            let inner = item.to_entry().map_err(|e| in_preset(name, e))?;
-            out.extend(self.entry(&inner, hard && inner.hard)?);
+        for (item, item_hard) in items.iter() {
+            out.extend(self.entry(item, hard && *item_hard)?);
         }
         self.stack.pop();
         Ok(out)
     }
 
-    /// Start expanding preset `name`, returning its items.
-    fn enter(&mut self, spec: &ValidatorSpec, name: &str) -> Result<Vec<SpecItem>, Error> {
-        let invalid = |reason: String| Error::InvalidValidator { spec: spec.to_string(), reason };
+    /// Start expanding preset `name`, returning its compiled items.
+    fn enter(&mut self, spec: &str, name: &str) -> Result<CompiledItems, Error> {
+        let invalid = |reason: String| Error::InvalidValidator { spec: spec.to_owned(), reason };
         let preset = self.presets.get(name).ok_or_else(|| {
             invalid(format!(
                 "unknown preset `{name}`; known presets: {}",
@@ -110,50 +155,43 @@ impl Builder<'_> {
             let cycle = [self.stack.as_slice(), &[name.to_owned()]].concat().join(" -> ");
             return Err(invalid(format!("presets include each other: {cycle}")));
         }
+        let items = preset.compiled().map_err(|e| in_preset(name, e))?;
         self.stack.push(name.to_owned());
-        Ok(preset.validators.clone())
+        Ok(items)
     }
 
-    fn spec(&mut self, spec: &ValidatorSpec) -> Result<Built, Error> {
-        match spec {
-            ValidatorSpec::All { of } => {
-                non_empty(spec, of)?;
-                let built = self.children(spec, of)?;
-                Ok(all_of(built))
-            }
-            ValidatorSpec::Any { of } => {
-                non_empty(spec, of)?;
-                let built = self.children(spec, of)?;
+    fn link(&mut self, compiled: &Compiled) -> Result<Built, Error> {
+        match compiled {
+            Compiled::Leaf(built) => Ok(built.clone()),
+            Compiled::All(of) => Ok(all_of(self.children(of)?)),
+            Compiled::Any(of) => {
+                let built = self.children(of)?;
                 let requirement = format!(
                     "at least one of ({})",
                     built.iter().map(|b| b.requirement.as_str()).collect::<Vec<_>>().join("; ")
                 );
                 let validator =
-                    Box::new(Any::new(built.into_iter().map(|b| b.validator).collect()));
+                    Arc::new(Any::new(built.into_iter().map(|b| b.validator).collect()));
                 Ok(Built { validator, requirement })
             }
-            ValidatorSpec::Not { of } => {
-                let inner = self.spec(&nested(spec, of)?)?;
+            Compiled::Not(of) => {
+                let inner = self.link(of)?;
                 let requirement = format!("not {}", inner.requirement);
-                let validator = Box::new(Not::new(inner.validator, inner.requirement));
+                let validator = Arc::new(Not::new(inner.validator, inner.requirement));
                 Ok(Built { validator, requirement })
             }
-            ValidatorSpec::Preset { name } => {
+            Compiled::Preset { name, spec } => {
                 let items = self.enter(spec, name)?;
-                let mut built = Vec::new();
-                for item in &items {
-                    let inner = item.to_entry().map_err(|e| in_preset(name, e))?;
-                    built.push(self.spec(&inner.spec)?);
-                }
+                let built: Result<Vec<Built>, Error> =
+                    items.iter().map(|(item, _)| self.link(item)).collect();
                 self.stack.pop();
-                Ok(all_of(built))
+                Ok(all_of(built?))
             }
-            leaf => leaf_validator(leaf),
         }
     }
 
-    fn children(&mut self, parent: &ValidatorSpec, of: &[SpecItem]) -> Result<Vec<Built>, Error> {
-        of.iter().map(|item| self.spec(&nested(parent, item)?)).collect()
+    fn children(&mut self, of: &[Compiled]) -> Result<Vec<Built>, Error> {
+        of.iter().map(|c| self.link(c)).collect()
     }
 }
 
@@ -169,24 +207,23 @@ fn all_of(mut built: Vec<Built>) -> Built {
         built.iter().map(|b| b.requirement.as_str()).collect::<Vec<_>>().join("; ")
     );
     Built {
-        validator: Box::new(All::new(built.into_iter().map(|b| b.validator).collect())),
+        validator: Arc::new(All::new(built.into_iter().map(|b| b.validator).collect())),
         requirement,
     }
 }
 
 /// The spec of an item nested in a composition (which cannot be soft).
-fn nested(parent: &ValidatorSpec, item: &SpecItem) -> Result<ValidatorSpec, Error> {
-    let entry = item.to_entry()?;
-    if !entry.hard {
+fn nested<'a>(parent: &ValidatorSpec, item: &'a Entry) -> Result<&'a ValidatorSpec, Error> {
+    if !item.hard {
         return Err(Error::InvalidValidator {
             spec: parent.to_string(),
             reason: format!("`{item}` is soft; only a top-level validator can be soft"),
         });
     }
-    Ok(entry.spec)
+    Ok(&item.spec)
 }
 
-fn non_empty(spec: &ValidatorSpec, of: &[SpecItem]) -> Result<(), Error> {
+fn non_empty(spec: &ValidatorSpec, of: &[Entry]) -> Result<(), Error> {
     if of.is_empty() {
         return Err(Error::InvalidValidator {
             spec: spec.to_string(),
@@ -221,8 +258,8 @@ pub(crate) fn respec(e: Error, spec: &str) -> Error {
 }
 
 fn leaf(spec: &ValidatorSpec) -> Result<Built, Error> {
-    fn boxed<V: Validator + 'static>(v: V, requirement: String) -> Built {
-        Built { validator: Box::new(v), requirement }
+    fn shared<V: Validator + 'static>(v: V, requirement: String) -> Built {
+        Built { validator: Arc::new(v), requirement }
     }
     let built = match spec {
         ValidatorSpec::Chars { min, max } => length(Unit::Chars, *min, *max)?,
@@ -232,18 +269,18 @@ fn leaf(spec: &ValidatorSpec) -> Result<Built, Error> {
             let options = TermOptions { case_sensitive: *case_sensitive, whole_word: *whole_word };
             let v = Require::new(terms, options, *mode)?;
             let r = v.requirement();
-            boxed(v, r)
+            shared(v, r)
         }
         ValidatorSpec::Forbid { terms, case_sensitive, whole_word } => {
             let options = TermOptions { case_sensitive: *case_sensitive, whole_word: *whole_word };
             let v = Forbid::new(terms, options)?;
             let r = v.requirement();
-            boxed(v, r)
+            shared(v, r)
         }
         ValidatorSpec::Regex { pattern, min, max } => {
             let v = RegexCount::new(pattern, *min, *max)?;
             let r = v.requirement();
-            boxed(v, r)
+            shared(v, r)
         }
         composite => {
             return Err(Error::InvalidValidator {
@@ -258,7 +295,7 @@ fn leaf(spec: &ValidatorSpec) -> Result<Built, Error> {
 fn length(unit: Unit, min: Option<usize>, max: Option<usize>) -> Result<Built, Error> {
     let v = Length::new(unit, min, max)?;
     let requirement = v.requirement();
-    Ok(Built { validator: Box::new(v), requirement })
+    Ok(Built { validator: Arc::new(v), requirement })
 }
 
 #[cfg(test)]
@@ -292,7 +329,7 @@ mod tests {
         let err = build(&crossed, &p).unwrap_err().to_string();
         assert!(err.contains("`chars:min=3,max=1`: min (3) is greater than max (1)"), "{err}");
         let nested_soft = Entry::hard(ValidatorSpec::Not {
-            of: Box::new(SpecItem::Text("soft:words:max=1".into())),
+            of: Box::new(crate::validator::parse_spec("soft:words:max=1").unwrap()),
         });
         assert!(
             build(&nested_soft, &p)
@@ -305,7 +342,7 @@ mod tests {
     #[test]
     fn not_all_versus_all_not_from_specs() {
         let p = Presets::empty();
-        let text = |s: &str| SpecItem::Text(s.into());
+        let text = |s: &str| crate::validator::parse_spec(s).unwrap();
         let not_all = ValidatorSpec::Not {
             of: Box::new(
                 ValidatorSpec::All { of: vec![text("words:min=3"), text("require:solar")] }.into(),

@@ -10,10 +10,11 @@
 use super::{Cost, ValidationContext, Validator, ValidatorError};
 use crate::thought::Verdict;
 use async_trait::async_trait;
+use std::sync::Arc;
 
 /// Run every child, in order.
 async fn run_all(
-    children: &[Box<dyn Validator>],
+    children: &[Arc<dyn Validator>],
     cx: &ValidationContext<'_>,
 ) -> Vec<Result<Verdict, ValidatorError>> {
     let mut out = Vec::with_capacity(children.len());
@@ -23,11 +24,11 @@ async fn run_all(
     out
 }
 
-fn max_cost(children: &[Box<dyn Validator>]) -> Cost {
+fn max_cost(children: &[Arc<dyn Validator>]) -> Cost {
     children.iter().map(|c| c.cost()).max().unwrap_or(Cost::Cpu)
 }
 
-fn joined_names(children: &[Box<dyn Validator>]) -> String {
+fn joined_names(children: &[Arc<dyn Validator>]) -> String {
     children.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
 }
 
@@ -37,13 +38,13 @@ fn child_error(name: &str, child: &dyn Validator, e: ValidatorError) -> Validato
 
 /// Passes when every child passes (an empty `all` passes).
 pub struct All {
-    children: Vec<Box<dyn Validator>>,
+    children: Vec<Arc<dyn Validator>>,
     name: String,
 }
 
 impl All {
     /// All of `children`.
-    pub fn new(children: Vec<Box<dyn Validator>>) -> Self {
+    pub fn new(children: Vec<Arc<dyn Validator>>) -> Self {
         let name = format!("all({})", joined_names(&children));
         Self { children, name }
     }
@@ -79,13 +80,13 @@ impl Validator for All {
 
 /// Passes when at least one child passes (an empty `any` fails).
 pub struct Any {
-    children: Vec<Box<dyn Validator>>,
+    children: Vec<Arc<dyn Validator>>,
     name: String,
 }
 
 impl Any {
     /// Any of `children`.
-    pub fn new(children: Vec<Box<dyn Validator>>) -> Self {
+    pub fn new(children: Vec<Arc<dyn Validator>>) -> Self {
         let name = format!("any({})", joined_names(&children));
         Self { children, name }
     }
@@ -129,7 +130,7 @@ impl Validator for Any {
 
 /// Passes when its child fails.
 pub struct Not {
-    child: Box<dyn Validator>,
+    child: Arc<dyn Validator>,
     requirement: String,
     name: String,
 }
@@ -137,7 +138,7 @@ pub struct Not {
 impl Not {
     /// The negation of `child`; `requirement` says what `child` asks for
     /// (e.g. `include the term 'solar'`), so a failure can say what to stop doing.
-    pub fn new(child: Box<dyn Validator>, requirement: impl Into<String>) -> Self {
+    pub fn new(child: Arc<dyn Validator>, requirement: impl Into<String>) -> Self {
         let name = format!("not({})", child.name());
         Self { child, requirement: requirement.into(), name }
     }
@@ -176,22 +177,22 @@ mod tests {
     use crate::validator::terms::TermOptions;
     use crate::validator::testing::run;
 
-    fn words_min(n: usize) -> Box<dyn Validator> {
-        Box::new(Length::new(Unit::Words, Some(n), None).unwrap())
+    fn words_min(n: usize) -> Arc<dyn Validator> {
+        Arc::new(Length::new(Unit::Words, Some(n), None).unwrap())
     }
 
-    fn require(term: &str) -> Box<dyn Validator> {
-        Box::new(Require::new(&[term.to_owned()], TermOptions::default(), TermMode::All).unwrap())
+    fn require(term: &str) -> Arc<dyn Validator> {
+        Arc::new(Require::new(&[term.to_owned()], TermOptions::default(), TermMode::All).unwrap())
     }
 
-    fn not(v: Box<dyn Validator>, req: &str) -> Box<dyn Validator> {
-        Box::new(Not::new(v, req))
+    fn not(v: Arc<dyn Validator>, req: &str) -> Arc<dyn Validator> {
+        Arc::new(Not::new(v, req))
     }
 
     #[test]
     fn not_all_differs_from_all_not() {
         // a = "has at least 3 words", b = "includes 'solar'".
-        let not_all = Not::new(Box::new(All::new(vec![words_min(3), require("solar")])), "both");
+        let not_all = Not::new(Arc::new(All::new(vec![words_min(3), require("solar")])), "both");
         let all_not = All::new(vec![not(words_min(3), "a"), not(require("solar"), "b")]);
         // a holds, b fails: not(all) passes, all(not) fails.
         let text = "wind power is cheap";
@@ -261,11 +262,11 @@ mod tests {
 
     #[test]
     fn errors_propagate_except_when_any_passes() {
-        let all = All::new(vec![require("x"), Box::new(Broken)]);
+        let all = All::new(vec![require("x"), Arc::new(Broken)]);
         assert_eq!(all.cost(), Cost::Model);
         let err = crate::validator::testing::try_run(&all, "x").unwrap_err();
         assert!(err.0.contains("broken: no model"), "{}", err.0);
-        let any = Any::new(vec![Box::new(Broken), require("x")]);
+        let any = Any::new(vec![Arc::new(Broken), require("x")]);
         assert!(run(&any, "x").passed);
         assert!(crate::validator::testing::try_run(&any, "y").is_err());
     }

@@ -7,11 +7,12 @@
 //! - the [`Validator`] trait and what it sees ([`ValidationContext`]);
 //! - the kinds, one file each: [`Length`] (chars, words, sentences), [`Require`],
 //!   [`Forbid`], [`RegexCount`], and the compositions [`All`], [`Any`], [`Not`];
-//! - [`ValidatorSpec`] / [`Entry`] / [`SpecItem`]: validators as data (config tables),
-//!   and [`parse_spec`]: the command-line syntax (`words:min=50,max=120`,
-//!   `soft:regex[max=0]:guarantee`, `preset:tweet`, …);
+//! - [`ValidatorSpec`] / [`Entry`]: validators as data — an entry is read from a config
+//!   table or a spec string in the command-line syntax ([`parse_spec`]:
+//!   `words:min=50,max=120`, `soft:regex[max=0]:guarantee`, `preset:tweet`, …);
 //! - [`Presets`]: named lists of validators from `validators/*.toml` and user files;
-//! - [`build`]: an entry (and its presets) to [`Configured`] validators, hard or soft;
+//! - [`build`]: an entry (and its presets) to [`Configured`] validators, hard or soft,
+//!   compiling each spec once (see the `build` module);
 //! - [`kinds`]: the catalog behind `redraft validators`.
 //!
 //! Every failure message is a delta the reviser can act on ("add about 40 words (has
@@ -43,12 +44,30 @@ pub use parse::parse_spec;
 pub use pattern::RegexCount;
 pub use preset::{BUILT_IN, Preset, Presets};
 pub use require::{Require, TermMode};
-pub use spec::{Entry, SpecItem, ValidatorSpec};
+pub use spec::{Entry, ValidatorSpec};
 pub use terms::TermOptions;
 
 use crate::model::{CallLog, LanguageModel};
 use crate::thought::Verdict;
 use async_trait::async_trait;
+
+#[cfg(any(test, feature = "test-util"))]
+thread_local! {
+    static REGEXES_COMPILED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one regex compiled (a `regex` pattern or a term), in test builds.
+fn count_regex() {
+    #[cfg(any(test, feature = "test-util"))]
+    REGEXES_COMPILED.with(|n| n.set(n.get() + 1));
+}
+
+/// How many regexes (`regex` patterns and `require`/`forbid` terms) this thread has
+/// compiled so far: for tests that prove a spec is compiled once.
+#[cfg(any(test, feature = "test-util"))]
+pub fn regexes_compiled() -> usize {
+    REGEXES_COMPILED.with(std::cell::Cell::get)
+}
 
 /// What a validator sees.
 pub struct ValidationContext<'a> {

@@ -26,7 +26,9 @@
 //! brackets before the colon. `all` and `any` have no command-line form; use a config
 //! file's table form for them.
 
-use super::build::{check, respec};
+use super::build::respec;
+use super::length::{Length, Unit};
+use super::pattern::RegexCount;
 use super::require::TermMode;
 use super::spec::{Entry, ValidatorSpec};
 use crate::Error;
@@ -36,8 +38,9 @@ const CLI_KINDS: &[&str] =
     &["chars", "words", "sentences", "require", "forbid", "regex", "not", "preset", "soft"];
 
 /// Parse one command-line validator spec (see the module docs for the syntax). The
-/// spec is fully checked — numbers, bounds, terms and the regex itself — but a
-/// preset's name is only looked up when the entry is [built](super::build).
+/// spec is checked — numbers, bounds, terms, an empty pattern — but not compiled: a
+/// regex is compiled, and a preset's name looked up, when the entry is
+/// [built](super::build), once.
 pub fn parse_spec(s: &str) -> Result<Entry, Error> {
     let invalid = |reason: String| Error::InvalidValidator { spec: s.to_owned(), reason };
     let (head, args) = split(s);
@@ -50,8 +53,21 @@ pub fn parse_spec(s: &str) -> Result<Entry, Error> {
     } else {
         Entry::hard(body(s).map_err(invalid)?)
     };
-    check(&entry.spec).map_err(|e| respec(e, s))?;
-    Ok(entry)
+    check_bounds(&entry.spec).map_err(|e| respec(e, s))?;
+    Ok(entry.written_as(s))
+}
+
+/// What can be checked without compiling anything: length bounds, and a regex's
+/// bounds and that it has a pattern.
+fn check_bounds(spec: &ValidatorSpec) -> Result<(), Error> {
+    match spec {
+        ValidatorSpec::Chars { min, max } => Length::new(Unit::Chars, *min, *max).map(drop),
+        ValidatorSpec::Words { min, max } => Length::new(Unit::Words, *min, *max).map(drop),
+        ValidatorSpec::Sentences { min, max } => Length::new(Unit::Sentences, *min, *max).map(drop),
+        ValidatorSpec::Regex { pattern, min, max } => RegexCount::check(pattern, *min, *max),
+        ValidatorSpec::Not { of } => check_bounds(&of.spec),
+        _ => Ok(()),
+    }
 }
 
 /// `(head, args)`: the text before and after the first `:`.
@@ -312,8 +328,18 @@ mod tests {
         assert!(reason("words[case]:max=1").contains("takes no [options]"));
         assert!(reason("preset: ").contains("needs a name"));
         assert!(reason("").contains("empty validator kind"));
-        let r = reason("regex:(a|b");
-        assert!(r.contains("invalid regex /(a|b/"), "{r}");
+    }
+
+    #[test]
+    fn a_bad_regex_is_found_when_built_naming_the_spec() {
+        let entry = parse_spec("regex:(a|b").unwrap();
+        match crate::validator::build(&entry, &crate::validator::Presets::empty()).unwrap_err() {
+            Error::InvalidValidator { spec, reason } => {
+                assert_eq!(spec, "regex:(a|b");
+                assert!(reason.contains("invalid regex /(a|b/"), "{reason}");
+            }
+            other => panic!("unexpected error {other}"),
+        }
     }
 
     #[test]

@@ -35,19 +35,13 @@ impl RegexCount {
         min: Option<usize>,
         max: Option<usize>,
     ) -> Result<Self, crate::Error> {
+        Self::check(pattern, min, max)?;
         let invalid = |reason: String| crate::Error::InvalidValidator {
             spec: format!("regex:{pattern}"),
             reason,
         };
-        if pattern.is_empty() {
-            return Err(invalid("empty pattern".to_owned()));
-        }
-        let lo = min.unwrap_or(if max.is_none() { 1 } else { 0 });
-        if let Some(hi) = max
-            && lo > hi
-        {
-            return Err(invalid(format!("min ({lo}) is greater than max ({hi})")));
-        }
+        let lo = Self::lowest(min, max);
+        super::count_regex();
         let regex = regex::RegexBuilder::new(pattern)
             .multi_line(true)
             .build()
@@ -59,6 +53,34 @@ impl RegexCount {
             (Some(lo), Some(hi)) => format!("regex(/{pattern}/, min={lo}, max={hi})"),
         };
         Ok(Self { regex, pattern: pattern.to_owned(), min: lo, max, name })
+    }
+
+    /// Check what [`RegexCount::new`] checks except the pattern itself (which takes
+    /// compiling it): there is a pattern, and `min` does not exceed `max`.
+    pub fn check(
+        pattern: &str,
+        min: Option<usize>,
+        max: Option<usize>,
+    ) -> Result<(), crate::Error> {
+        let invalid = |reason: String| crate::Error::InvalidValidator {
+            spec: format!("regex:{pattern}"),
+            reason,
+        };
+        if pattern.is_empty() {
+            return Err(invalid("empty pattern".to_owned()));
+        }
+        let lo = Self::lowest(min, max);
+        if let Some(hi) = max
+            && lo > hi
+        {
+            return Err(invalid(format!("min ({lo}) is greater than max ({hi})")));
+        }
+        Ok(())
+    }
+
+    /// The least number of matches: `min`, else 1 when `max` is absent too, else 0.
+    fn lowest(min: Option<usize>, max: Option<usize>) -> usize {
+        min.unwrap_or(if max.is_none() { 1 } else { 0 })
     }
 
     /// What the validator asks for, e.g. `match /^#/ at least 1 time`.

@@ -19,12 +19,13 @@
 //! Every item is checked when the file is loaded, so a bad file fails at start-up with
 //! its path, the item and the reason.
 
-use super::build::check;
-use super::spec::SpecItem;
+use super::build::{CompiledItems, compile};
+use super::spec::Entry;
 use crate::Error;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// Where built-in presets come from, in error messages and listings.
 pub const BUILT_IN: &str = "built-in";
@@ -39,55 +40,106 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
 ];
 
 /// A named list of validators.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Preset {
     /// The name used in `preset:NAME`.
     pub name: String,
     /// One line saying what the preset is for.
     pub description: String,
     /// The validators, in order.
-    pub validators: Vec<SpecItem>,
+    pub validators: Vec<Entry>,
     /// Where the preset was defined: a file path or `built-in`.
-    #[serde(skip_deserializing)]
     pub origin: String,
+    /// `validators` compiled, once: when the file is loaded, or for a built-in preset
+    /// when it is first used. Shared by every clone.
+    #[serde(skip)]
+    compiled: Compiled,
+}
+
+/// A preset file as written; its items become [`Entry`]s one by one, so an error names
+/// the item.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPreset {
+    name: String,
+    description: String,
+    validators: Vec<serde_json::Value>,
+}
+
+/// A preset's compiled items, set once and shared by every clone of the preset.
+#[derive(Clone, Default)]
+struct Compiled(Arc<OnceLock<CompiledItems>>);
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "compiled" } else { "not compiled" })
+    }
+}
+
+/// What was compiled follows from the items: it never makes two presets differ.
+impl PartialEq for Compiled {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Preset {
-    /// Parse and check a preset file's contents; `origin` names the file in errors.
+    /// Parse and check a preset file's contents, compiling its validators (which are
+    /// kept for every use of the preset); `origin` names the file in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, Error> {
         let preset = Self::parse(text, origin)?;
-        for (i, item) in preset.validators.iter().enumerate() {
-            item.to_entry().and_then(|entry| check(&entry.spec)).map_err(|e| {
-                Error::config(origin, Some(&format!("validators[{i}]")), e.to_string())
-            })?;
-        }
+        preset.compiled()?;
         Ok(preset)
     }
 
+    /// The compiled items, each with its hard flag: compiled on the first call only.
+    /// An error names the preset's origin and the item (`validators[1]`).
+    pub(crate) fn compiled(&self) -> Result<CompiledItems, Error> {
+        if let Some(items) = self.compiled.0.get() {
+            return Ok(Arc::clone(items));
+        }
+        let mut items = Vec::with_capacity(self.validators.len());
+        for (i, entry) in self.validators.iter().enumerate() {
+            let compiled = compile(&entry.spec).map_err(|e| {
+                Error::config(&self.origin, Some(&format!("validators[{i}]")), e.to_string())
+            })?;
+            items.push((compiled, entry.hard));
+        }
+        Ok(Arc::clone(self.compiled.0.get_or_init(|| items.into())))
+    }
+
     /// Parse a preset file's contents and check its name and that it has validators,
-    /// but not the validators themselves (which compiles their patterns).
+    /// each a well-formed spec, but do not compile them (which compiles their patterns).
     fn parse(text: &str, origin: &str) -> Result<Self, Error> {
         let bad = |key: Option<&str>, reason: String| Error::config(origin, key, reason);
-        let mut preset: Preset =
+        let raw: RawPreset =
             toml::from_str(text).map_err(|e| bad(None, e.to_string().trim_end().to_owned()))?;
-        preset.origin = origin.to_owned();
-        let name_ok = !preset.name.is_empty()
-            && preset.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let name_ok = !raw.name.is_empty()
+            && raw.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !name_ok {
-            let reason = format!(
-                "`{}` is not a valid preset name (use letters, digits, _ and -)",
-                preset.name
-            );
+            let reason =
+                format!("`{}` is not a valid preset name (use letters, digits, _ and -)", raw.name);
             return Err(bad(Some("name"), reason));
         }
-        if preset.validators.is_empty() {
+        if raw.validators.is_empty() {
             return Err(bad(
                 Some("validators"),
                 "a preset needs at least one validator".to_owned(),
             ));
         }
-        Ok(preset)
+        let mut validators = Vec::with_capacity(raw.validators.len());
+        for (i, value) in raw.validators.into_iter().enumerate() {
+            let entry = Entry::from_value(value)
+                .map_err(|e| bad(Some(&format!("validators[{i}]")), e.to_string()))?;
+            validators.push(entry);
+        }
+        Ok(Preset {
+            name: raw.name,
+            description: raw.description,
+            validators,
+            origin: origin.to_owned(),
+            compiled: Compiled::default(),
+        })
     }
 }
 
@@ -104,8 +156,9 @@ impl Presets {
     }
 
     /// The built-in presets (`validators/*.toml`). Their validators are not compiled
-    /// here, at every start, but when a preset is used: the files are part of the
-    /// binary, and a unit test builds every one of them.
+    /// here, at every start, but when a preset is first used (once per process: every
+    /// copy shares them): the files are part of the binary, and a unit test builds
+    /// every one of them.
     pub fn builtin() -> Result<Self, Error> {
         // Parsed once per process: configuration checks and the engine both ask.
         static BUILTIN: std::sync::OnceLock<Result<Presets, String>> = std::sync::OnceLock::new();

@@ -1,6 +1,6 @@
-//! Validators as data: [`ValidatorSpec`] (one validator, possibly composite), [`Entry`]
-//! (a spec plus hard/soft) and [`SpecItem`] (what a config file holds: a spec string or
-//! a table). [`build`](super::build) turns them into running validators.
+//! Validators as data: [`ValidatorSpec`] (one validator, possibly composite) and
+//! [`Entry`] (a spec plus hard/soft: what a config file holds, read from a spec string
+//! or a table). [`build`](super::build) turns them into running validators.
 //!
 //! In TOML a spec is a table tagged by `kind`:
 //!
@@ -109,17 +109,17 @@ pub enum ValidatorSpec {
     /// Passes when every child passes.
     All {
         /// The children.
-        of: Vec<SpecItem>,
+        of: Vec<Entry>,
     },
     /// Passes when at least one child passes.
     Any {
         /// The children.
-        of: Vec<SpecItem>,
+        of: Vec<Entry>,
     },
     /// Passes when its child fails.
     Not {
         /// The child.
-        of: Box<SpecItem>,
+        of: Box<Entry>,
     },
     /// A named preset: expands to the preset's validators.
     Preset {
@@ -166,7 +166,7 @@ impl fmt::Display for ValidatorSpec {
             }
             if out.is_empty() { String::new() } else { format!("[{}]", out.join(",")) }
         }
-        fn list(items: &[SpecItem]) -> String {
+        fn list(items: &[Entry]) -> String {
             items.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
         }
         match self {
@@ -195,25 +195,69 @@ impl fmt::Display for ValidatorSpec {
     }
 }
 
-/// A configured validator spec: the spec and whether it is hard (must pass to accept,
-/// the default) or soft (advice for the reviser only).
-#[derive(Debug, Clone, PartialEq)]
+/// One configured validator: what to check and whether it is hard (must pass to
+/// accept, the default) or soft (advice for the reviser only).
+///
+/// This is the one type a validator spec becomes, however it was written: a spec
+/// string in the CLI syntax (`"soft:words:max=300"`, see
+/// [`parse_spec`](super::parse_spec)) or a table (`{ kind = "words", max = 300,
+/// soft = true }`). It deserialises from either; a string is parsed as it is read.
+/// It is data only: [`build`](super::build) compiles it (regexes included), once.
+#[derive(Debug, Clone)]
 pub struct Entry {
     /// What to check.
     pub spec: ValidatorSpec,
     /// Hard (`true`, the default) or soft.
     pub hard: bool,
+    /// The spec string it was parsed from, if it was one: serialised back as written.
+    written: Option<String>,
 }
 
 impl Entry {
     /// A hard entry.
     pub fn hard(spec: ValidatorSpec) -> Self {
-        Self { spec, hard: true }
+        Self { spec, hard: true, written: None }
     }
 
     /// A soft entry.
     pub fn soft(spec: ValidatorSpec) -> Self {
-        Self { spec, hard: false }
+        Self { spec, hard: false, written: None }
+    }
+
+    /// This entry, remembering `text` as the spec string it was parsed from.
+    pub(crate) fn written_as(self, text: &str) -> Self {
+        Self { written: Some(text.to_owned()), ..self }
+    }
+
+    /// The spec string it was parsed from, if it was one.
+    pub fn written(&self) -> Option<&str> {
+        self.written.as_deref()
+    }
+
+    /// The entry a config value describes: a spec string (parsed) or a table. A bad one
+    /// is an [`Error::InvalidValidator`] naming it as written.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, Error> {
+        match value {
+            serde_json::Value::String(s) => super::parse_spec(&s),
+            other => {
+                let spec = other.to_string();
+                Self::deserialize(other)
+                    .map_err(|e| Error::InvalidValidator { spec, reason: e.to_string() })
+            }
+        }
+    }
+}
+
+/// The same validator, however it was written.
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.spec == other.spec && self.hard == other.hard
+    }
+}
+
+impl From<ValidatorSpec> for Entry {
+    fn from(spec: ValidatorSpec) -> Self {
+        Self::hard(spec)
     }
 }
 
@@ -227,9 +271,13 @@ impl fmt::Display for Entry {
     }
 }
 
-/// Serialises as the spec's table, plus `soft = true` when soft.
+/// Serialises as written: the spec string it was parsed from, else the spec's table
+/// plus `soft = true` when soft.
 impl Serialize for Entry {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let Some(text) = &self.written {
+            return serializer.serialize_str(text);
+        }
         let mut value = serde_json::to_value(&self.spec).map_err(serde::ser::Error::custom)?;
         if let (false, serde_json::Value::Object(map)) = (self.hard, &mut value) {
             map.insert("soft".to_owned(), serde_json::Value::Bool(true));
@@ -238,92 +286,43 @@ impl Serialize for Entry {
     }
 }
 
-/// Deserialises from a spec table with an optional `soft` boolean.
+/// Deserialises from a spec string (parsed, see [`parse_spec`](super::parse_spec)) or
+/// a spec table with an optional `soft` boolean; a bad table reports the table's own
+/// error (unlike `#[serde(untagged)]`, which would only say that no variant matched).
 impl<'de> Deserialize<'de> for Entry {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut map = serde_json::Map::deserialize(deserializer)?;
-        let hard = match map.remove("soft") {
-            None => true,
-            Some(serde_json::Value::Bool(soft)) => !soft,
-            Some(other) => {
-                return Err(de::Error::custom(format!(
-                    "`soft` must be true or false, got {other}"
-                )));
-            }
-        };
-        let spec = ValidatorSpec::deserialize(serde_json::Value::Object(map))
-            .map_err(de::Error::custom)?;
-        Ok(Self { spec, hard })
-    }
-}
+        struct EntryVisitor;
 
-/// One item of a `validators` array in a config or preset file: a spec string in the
-/// CLI syntax (see [`parse_spec`](super::parse_spec)) or a table.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SpecItem {
-    /// A spec string, e.g. `"soft:words:max=300"`. Parsed by [`SpecItem::to_entry`].
-    Text(String),
-    /// A table, e.g. `{ kind = "words", max = 300, soft = true }`.
-    Table(Entry),
-}
-
-impl SpecItem {
-    /// The entry this item describes (parsing a spec string).
-    pub fn to_entry(&self) -> Result<Entry, Error> {
-        match self {
-            Self::Text(s) => super::parse_spec(s),
-            Self::Table(entry) => Ok(entry.clone()),
-        }
-    }
-}
-
-impl From<ValidatorSpec> for SpecItem {
-    fn from(spec: ValidatorSpec) -> Self {
-        Self::Table(Entry::hard(spec))
-    }
-}
-
-impl fmt::Display for SpecItem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Text(s) => f.write_str(s),
-            Self::Table(entry) => write!(f, "{entry}"),
-        }
-    }
-}
-
-impl Serialize for SpecItem {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::Text(s) => serializer.serialize_str(s),
-            Self::Table(entry) => entry.serialize(serializer),
-        }
-    }
-}
-
-/// A string or a table; a bad table reports the table's own error (unlike
-/// `#[serde(untagged)]`, which would only say that no variant matched).
-impl<'de> Deserialize<'de> for SpecItem {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ItemVisitor;
-
-        impl<'de> Visitor<'de> for ItemVisitor {
-            type Value = SpecItem;
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = Entry;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a validator spec string (e.g. \"words:max=120\") or table")
             }
 
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<SpecItem, E> {
-                Ok(SpecItem::Text(s.to_owned()))
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Entry, E> {
+                super::parse_spec(s).map_err(E::custom)
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SpecItem, A::Error> {
-                Entry::deserialize(de::value::MapAccessDeserializer::new(map)).map(SpecItem::Table)
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Entry, A::Error> {
+                let mut map =
+                    serde_json::Map::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let hard = match map.remove("soft") {
+                    None => true,
+                    Some(serde_json::Value::Bool(soft)) => !soft,
+                    Some(other) => {
+                        return Err(de::Error::custom(format!(
+                            "`soft` must be true or false, got {other}"
+                        )));
+                    }
+                };
+                let spec = ValidatorSpec::deserialize(serde_json::Value::Object(map))
+                    .map_err(de::Error::custom)?;
+                Ok(Entry { spec, hard, written: None })
             }
         }
 
-        deserializer.deserialize_any(ItemVisitor)
+        deserializer.deserialize_any(EntryVisitor)
     }
 }
 
@@ -333,10 +332,10 @@ mod tests {
 
     #[derive(Deserialize)]
     struct File {
-        validators: Vec<SpecItem>,
+        validators: Vec<Entry>,
     }
 
-    fn items(toml_text: &str) -> Vec<SpecItem> {
+    fn items(toml_text: &str) -> Vec<Entry> {
         toml::from_str::<File>(toml_text).unwrap().validators
     }
 
@@ -358,7 +357,7 @@ mod tests {
                 { kind = "any", of = ["chars:max=10", { kind = "preset", name = "tweet" }] },
             ]"#,
         );
-        let entries: Vec<Entry> = items.iter().map(|i| i.to_entry().unwrap()).collect();
+        let entries = items;
         assert_eq!(entries[0], Entry::soft(ValidatorSpec::Words { min: None, max: Some(300) }));
         assert_eq!(
             entries[1],
@@ -392,13 +391,20 @@ mod tests {
     }
 
     #[test]
-    fn entries_serialise_back_to_tables() {
+    fn entries_serialise_back_as_written() {
         let entry = Entry::soft(ValidatorSpec::Words { min: Some(5), max: None });
-        let json = serde_json::to_value(SpecItem::Table(entry.clone())).unwrap();
+        let json = serde_json::to_value(&entry).unwrap();
         assert_eq!(json, serde_json::json!({"kind": "words", "min": 5, "soft": true}));
-        let back: SpecItem = serde_json::from_value(json).unwrap();
-        assert_eq!(back, SpecItem::Table(entry));
-        let text: SpecItem = serde_json::from_value(serde_json::json!("words:max=3")).unwrap();
-        assert_eq!(text, SpecItem::Text("words:max=3".into()));
+        let back: Entry = serde_json::from_value(json).unwrap();
+        assert_eq!(back, entry);
+        assert_eq!(back.written(), None);
+        let text: Entry = serde_json::from_value(serde_json::json!("words:max=3")).unwrap();
+        assert_eq!(text, Entry::hard(ValidatorSpec::Words { min: None, max: Some(3) }));
+        assert_eq!(text.written(), Some("words:max=3"));
+        assert_eq!(serde_json::to_value(&text).unwrap(), serde_json::json!("words:max=3"));
+        let e = Entry::from_value(serde_json::json!("words:max=x")).unwrap_err().to_string();
+        assert!(e.starts_with("invalid validator `words:max=x`: `max` must be"), "{e}");
+        let e = Entry::from_value(serde_json::json!({"kind": "words", "maxx": 1})).unwrap_err();
+        assert!(e.to_string().contains("unknown field `maxx`"), "{e}");
     }
 }

@@ -47,6 +47,7 @@ impl Term {
             return Err("empty term".to_owned());
         }
         let pattern: Vec<String> = text.split_whitespace().map(regex::escape).collect();
+        super::count_regex();
         let regex = regex::RegexBuilder::new(&pattern.join(r"\s+"))
             .case_insensitive(!options.case_sensitive)
             .build()

@@ -57,6 +57,30 @@ fn a_failed_run_exits_1_with_the_error_on_stderr_and_the_thought_with_json() {
 }
 
 #[test]
+fn help_documents_every_exit_code() {
+    let out = Redraft::new().args(["--help"]).run();
+    assert_eq!(out.code, Some(0), "{out}");
+    for line in [
+        "Exit codes: 0 when the command succeeded",
+        "1 when the run or the provider failed",
+        "2 for usage, input or configuration errors, found before any request",
+        "130 when cancelled (Ctrl-C)",
+    ] {
+        assert!(out.stdout.contains(line), "`{line}` missing from --help:\n{}", out.stdout);
+    }
+    let out = Redraft::new().args(["improve", "--help"]).run();
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("130 when cancelled (Ctrl-C)"), "{}", out.stdout);
+}
+
+#[test]
+fn a_usage_error_from_the_argument_parser_exits_2() {
+    let out = Redraft::new().args(["improve", "A lamp.", "--no-such-flag"]).run();
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains("--no-such-flag"), "{out}");
+}
+
+#[test]
 fn a_configuration_error_exits_2_before_any_request() {
     let server = untouchable();
     let out = Redraft::new()

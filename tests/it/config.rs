@@ -48,6 +48,11 @@ fn overrides(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// The parts of a config error; panics on any other error.
+/// The names of the validators `config` compiled, in order.
+fn names(config: &Config) -> Vec<&str> {
+    config.validators.compiled.iter().map(|c| c.validator.name()).collect()
+}
+
 fn config_error(result: Result<Config, Error>) -> (String, Option<String>, String) {
     match result {
         Err(Error::Config { source_name, key, reason }) => (source_name, key, reason),
@@ -81,6 +86,7 @@ fn defaults_load() {
     assert_eq!(config.critics.sampling.temperature, 0.2);
     assert_eq!(config.critics.sampling.max_tokens, 512);
     assert!(config.validators.enabled.is_empty());
+    assert!(config.validators.compiled.is_empty());
     assert_eq!(config.budget.max_tokens, None);
     assert_eq!(config.budget.deadline, None);
     assert_eq!(config.preset, None);
@@ -328,9 +334,10 @@ fn lists_from_env() {
     .unwrap();
     assert_eq!(config.critics.enabled, vec!["reflexion", "self_refine"]);
     assert_eq!(
-        config.validators.enabled,
-        vec![serde_json::json!("words:min=50,max=120"), serde_json::json!("require:solar,wind")]
+        serde_json::to_value(&config.validators.enabled).unwrap(),
+        serde_json::json!(["words:min=50,max=120", "require:solar,wind"])
     );
+    assert_eq!(names(&config), ["words(min=50,max=120)", "require(solar, wind)"]);
 }
 
 #[test]
@@ -346,9 +353,10 @@ fn lists_from_overrides() {
     .unwrap();
     assert_eq!(config.critics.enabled, vec!["reflexion", "self_refine"]);
     assert_eq!(
-        config.validators.enabled,
-        vec![serde_json::json!("regex:^#"), serde_json::json!({"kind": "words", "max": 10})]
+        serde_json::to_value(&config.validators.enabled).unwrap(),
+        serde_json::json!(["regex:^#", {"kind": "words", "max": 10}])
     );
+    assert_eq!(names(&config), ["regex(/^#/)", "words(max=10)"]);
     assert_eq!(
         config.critics.vars["constitutional"]["principles"],
         serde_json::json!(["Be accurate", "Be brief"])
@@ -416,7 +424,11 @@ fn repeated_critics_and_validators_are_kept_once_with_a_warning() {
     })
     .unwrap();
     assert_eq!(config.critics.enabled, vec!["reflexion", "self_refine"]);
-    assert_eq!(config.validators.enabled, vec![serde_json::json!("words:max=9")]);
+    assert_eq!(
+        serde_json::to_value(&config.validators.enabled).unwrap(),
+        serde_json::json!(["words:max=9"])
+    );
+    assert_eq!(names(&config), ["words(max=9)"]);
     assert_eq!(config.warnings().len(), 2, "{:?}", config.warnings());
     assert!(config.warnings()[0].contains("`reflexion` is listed twice"));
     assert!(Config::load_with(&opts()).unwrap().warnings().is_empty());
@@ -434,7 +446,11 @@ fn file_tables_for_vars_and_validators_survive_the_merge() {
         config.critics.vars["constitutional"]["principles"],
         serde_json::json!(["Cite sources"])
     );
-    assert_eq!(config.validators.enabled[1], serde_json::json!({"kind": "regex", "pattern": "^#"}));
+    assert_eq!(
+        serde_json::to_value(&config.validators.enabled[1]).unwrap(),
+        serde_json::json!({"kind": "regex", "pattern": "^#"})
+    );
+    assert_eq!(names(&config), ["chars(max=280)", r"regex(/(^|\s)#\w+/, max=2)", "regex(/^#/)"]);
 }
 
 #[test]
@@ -511,4 +527,72 @@ fn a_bad_local_value_names_the_file_and_key() {
     assert!(source.ends_with("bad-local.toml"), "{source}");
     assert_eq!(key.as_deref(), Some("local.context_size"));
     assert!(reason.contains("256"), "{reason}");
+}
+
+#[test]
+fn critics_and_validators_compile_once_per_load_and_never_again_for_the_engine() {
+    use redraft::critic::templates_compiled;
+    use redraft::validator::regexes_compiled;
+    let presets = temp_dir("once-presets");
+    std::fs::write(
+        presets.join("mine.toml"),
+        "name = \"mine\"\ndescription = \"d\"\nvalidators = [\"regex:^mine\", \"words:max=50\"]\n",
+    )
+    .unwrap();
+    let critics = temp_dir("once-critics");
+    std::fs::write(
+        critics.join("terse.toml"),
+        "name = \"terse\"\ndescription = \"d\"\n[vars]\ntone = \"dry\"\n[prompt]\n\
+         system = \"Be {{ tone }}.\"\nuser = \"<text>{{ text }}</text>\"\n",
+    )
+    .unwrap();
+    let (regexes, templates) = (regexes_compiled(), templates_compiled());
+    let config = Config::load_with(&LoadOptions {
+        overrides: overrides(&[
+            ("critics.enabled", "reflexion,constitutional,terse"),
+            ("critics.dirs", &critics.display().to_string()),
+            ("critics.vars.constitutional.principles", r#"["Be brief"]"#),
+            ("critics.vars.terse.tone", r#""wry""#),
+            ("validators.dirs", &presets.display().to_string()),
+            (
+                "validators.enabled",
+                r#"["regex:^#", { kind = "not", of = "regex:^Dear" }, "soft:forbid:x,y",
+                   "preset:mine", { kind = "any", of = ["preset:mine", "require:z"] }]"#,
+            ),
+        ]),
+        ..opts()
+    })
+    .unwrap();
+    // Three regexes, two terms of `forbid`, one of `require`, and the preset's regex
+    // once although it is used twice: each compiled exactly once.
+    assert_eq!(regexes_compiled() - regexes, 6);
+    // Each critic's templates once, even with its vars overridden, and the file
+    // critic's once although reading its file checks them.
+    assert_eq!(templates_compiled() - templates, 3);
+    assert_eq!(
+        names(&config),
+        [
+            "regex(/^#/)",
+            "not(regex(/^Dear/))",
+            "forbid(x, y)",
+            "regex(/^mine/)",
+            "words(max=50)",
+            "any(all(regex(/^mine/), words(max=50)), require(z))"
+        ]
+    );
+    let resolved: Vec<&str> = config.critics.definitions.iter().map(|d| d.name()).collect();
+    assert_eq!(resolved, ["reflexion", "constitutional", "terse"]);
+
+    let (regexes, templates) = (regexes_compiled(), templates_compiled());
+    let model = std::sync::Arc::new(redraft::model::scripted::ScriptedModel::new(|_, _| {
+        panic!("building an engine sends nothing")
+    }));
+    let engine = redraft::EngineBuilder::from_config_with(&config, model, &|_| {
+        panic!("no critic here has a model of its own")
+    })
+    .unwrap()
+    .build()
+    .unwrap();
+    assert_eq!(engine.critic_names(), ["reflexion", "constitutional", "terse"]);
+    assert_eq!((regexes_compiled(), templates_compiled()), (regexes, templates));
 }

@@ -9,7 +9,7 @@ use redraft::model::CallLog;
 use redraft::model::scripted::ScriptedModel;
 use redraft::thought::Verdict;
 use redraft::validator::{
-    Configured, Presets, SpecItem, ValidationContext, ValidatorSpec, build_items, kinds, parse_spec,
+    Configured, Entry, Presets, ValidationContext, ValidatorSpec, build_items, kinds, parse_spec,
 };
 use serde::Deserialize;
 
@@ -17,10 +17,10 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Section {
-    validators: Vec<SpecItem>,
+    validators: Vec<Entry>,
 }
 
-fn section(text: &str) -> Vec<SpecItem> {
+fn section(text: &str) -> Vec<Entry> {
     toml::from_str::<Section>(text).unwrap().validators
 }
 
