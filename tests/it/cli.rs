@@ -6,7 +6,6 @@
 //! or `OPENAI_API_KEY` variables, `--base-url` pointing at the fake server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support;
 
 use crate::support::cli::Redraft;
 use crate::support::fake_openai::{

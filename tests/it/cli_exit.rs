@@ -6,7 +6,6 @@
 //! or `OPENAI_API_KEY` variables, `--base-url` pointing at the fake server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support;
 
 use crate::support::cli::{Redraft, Running, wait_until};
 use crate::support::fake_openai::{FakeOpenAi, Reply, is_structured};

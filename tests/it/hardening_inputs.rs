@@ -7,7 +7,6 @@
 //! Every run is isolated (see `support::cli`) and talks to a fake server on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::support;
 
 use crate::support::cli::{Output, Redraft};
 use crate::support::fake_openai::{FakeOpenAi, Reply, is_structured};
