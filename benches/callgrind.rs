@@ -11,7 +11,8 @@
 //! `redraft --version` is measured too: the floor of any invocation.
 //!
 //! Run with: `cargo bench --bench callgrind` (needs `valgrind`; `apt-get install
-//! valgrind`). Under `cargo test --benches` it runs each scenario once without valgrind
+//! valgrind`). With `REDRAFT_CALLGRIND_KEEP=DIR` the profiles are kept in `DIR`
+//! (`version.out`, `improve-3.out`, `improve-9.out`) for `callgrind_annotate`. Under `cargo test --benches` it runs each scenario once without valgrind
 //! and checks the call counts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -47,11 +48,12 @@ fn main() {
         );
         return;
     }
-    let version = run(binary, &["--version"], valgrind);
+    let version = run(binary, &["--version"], valgrind, "version");
     let mut rows = Vec::new();
     for iterations in [3, 9] {
         let before = server.request_count();
-        let count = run(binary, &improve_args(&server, iterations), valgrind);
+        let name = format!("improve-{iterations}");
+        let count = run(binary, &improve_args(&server, iterations), valgrind, &name);
         let calls = server.request_count() - before;
         assert_eq!(calls, 2 * iterations - 1, "the scenario makes 2N − 1 calls");
         rows.push((calls as u64, count));
@@ -105,8 +107,9 @@ fn improve_args(server: &FakeOpenAi, iterations: usize) -> Vec<String> {
 }
 
 /// Run `binary` with `args` (under callgrind when `valgrind`); the instructions it
-/// executed, or 0 without valgrind.
-fn run(binary: &Path, args: &[impl AsRef<str>], valgrind: bool) -> u64 {
+/// executed, or 0 without valgrind. The profile is kept as `{name}.out` in the
+/// directory `REDRAFT_CALLGRIND_KEEP` names, if set.
+fn run(binary: &Path, args: &[impl AsRef<str>], valgrind: bool, name: &str) -> u64 {
     let dir = std::env::temp_dir().join(format!("redraft-callgrind-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out_file = dir.join("callgrind.out");
@@ -136,6 +139,11 @@ fn run(binary: &Path, args: &[impl AsRef<str>], valgrind: bool) -> u64 {
         return 0;
     }
     let profile = std::fs::read_to_string(&out_file).unwrap();
+    if let Some(keep) = std::env::var_os("REDRAFT_CALLGRIND_KEEP") {
+        let keep = Path::new(&keep);
+        std::fs::create_dir_all(keep).unwrap();
+        std::fs::copy(&out_file, keep.join(format!("{name}.out"))).unwrap();
+    }
     let _ = std::fs::remove_dir_all(&dir);
     profile
         .lines()

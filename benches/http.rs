@@ -235,8 +235,10 @@ fn critique_request(model: &dyn LanguageModel) -> Request {
         log: &log,
     };
     let mut request = critic.request(&cx).unwrap();
-    request.format =
-        ResponseFormat::JsonSchema { name: "critic_verdict".to_owned(), schema: verdict_schema() };
+    request.format = ResponseFormat::JsonSchema {
+        name: "critic_verdict".to_owned(),
+        schema: verdict_schema().into(),
+    };
     request
 }
 

@@ -47,7 +47,7 @@
 //! Imports run one way: each module uses only those listed before it —
 //! `thought` → `model` → `cache` → `middleware` → {`critic`, `validator`} → `config` →
 //! `engine` → `assemble` → (`cli`, in the binary). `error` and the private helpers
-//! (`files`) may be used by all. In particular `model` knows nothing of `config`, and
+//! (`files`, `json`) may be used by all. In particular `model` knows nothing of `config`, and
 //! `config` nothing of `engine`: configuration turns into objects only in [`assemble`].
 
 pub mod assemble;
@@ -57,6 +57,7 @@ pub mod critic;
 pub mod engine;
 pub mod error;
 mod files;
+mod json;
 pub mod middleware;
 pub mod model;
 pub mod thought;

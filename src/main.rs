@@ -9,7 +9,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = cli::args::Cli::parse();
     cli::stderr::init_logging(cli.verbose());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // One thread: a run is one task (its concurrent critics are joined in it, and the
+    // local model computes on the blocking pool), so worker threads would only add
+    // cross-thread wake-ups to every HTTP call.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             cli::stderr::line(format_args!("redraft: error: cannot start the async runtime: {e}"));

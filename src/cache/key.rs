@@ -29,6 +29,7 @@
 //! The canonical text is written straight from the request — no intermediate JSON
 //! value, no copy of the messages — since a key is computed for every call.
 
+use crate::json::{push_str, push_value as push_json};
 use crate::model::{Request, ResponseFormat, Role};
 use serde_json::Value;
 use std::fmt;
@@ -128,10 +129,10 @@ fn canonical_bytes(
     sample: u32,
 ) -> Vec<u8> {
     let size: usize = request.messages.iter().map(|m| m.content.len() + 16).sum();
-    let mut out = Vec::with_capacity(size + 256);
+    let mut out = Vec::with_capacity(size + 1024);
     out.extend_from_slice(b"{\"endpoint\":");
     match endpoint {
-        Some(e) => push_json(&mut out, e),
+        Some(e) => push_str(&mut out, e),
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"format\":");
@@ -140,7 +141,7 @@ fn canonical_bytes(
         ResponseFormat::JsonObject => out.extend_from_slice(b"{\"type\":\"json_object\"}"),
         ResponseFormat::JsonSchema { name, schema } => {
             out.extend_from_slice(b"{\"name\":");
-            push_json(&mut out, name);
+            push_str(&mut out, name);
             out.extend_from_slice(b",\"schema\":");
             write_canonical(schema, &mut out);
             out.extend_from_slice(b",\"type\":\"json_schema\"}");
@@ -160,27 +161,25 @@ fn canonical_bytes(
         });
         let content = m.content.trim();
         if content.contains('\r') {
-            push_json(&mut out, &content.replace("\r\n", "\n"));
+            push_str(&mut out, &content.replace("\r\n", "\n"));
         } else {
-            push_json(&mut out, content);
+            push_str(&mut out, content);
         }
         out.push(b']');
     }
     out.extend_from_slice(b"],\"model\":");
-    push_json(&mut out, model);
+    push_str(&mut out, model);
     out.extend_from_slice(b",\"provider\":");
-    push_json(&mut out, provider);
-    out.extend_from_slice(format!(",\"sample\":{sample},\"temperature\":").as_bytes());
+    push_str(&mut out, provider);
+    out.extend_from_slice(b",\"sample\":");
+    push_json(&mut out, &sample);
+    out.extend_from_slice(b",\"temperature\":");
     // Through a `Value`, as version 1 wrote it: an f32 widened to f64.
     push_json(&mut out, &request.sampling.temperature.map(Value::from));
-    out.extend_from_slice(format!(",\"v\":{VERSION}}}").as_bytes());
+    out.extend_from_slice(b",\"v\":");
+    push_json(&mut out, &VERSION);
+    out.push(b'}');
     out
-}
-
-/// `value` as `serde_json` writes it (strings escaped, no spaces).
-fn push_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
-    // Writing a string, a number, an option of one or a `Value` into a `Vec` cannot fail.
-    let _ = serde_json::to_writer(out, value);
 }
 
 /// JSON with object keys sorted at every level, no spaces: one text per value,
@@ -188,18 +187,20 @@ fn push_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            // A map usually iterates sorted already (serde_json's default map is a
+            // B-tree): sort only when it does not.
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            if !members.is_sorted_by(|a, b| a.0 <= b.0) {
+                members.sort_by(|a, b| a.0.cmp(b.0));
+            }
             out.push(b'{');
-            for (i, key) in keys.into_iter().enumerate() {
+            for (i, (key, v)) in members.into_iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                push_json(out, key);
+                push_str(out, key);
                 out.push(b':');
-                if let Some(v) = map.get(key) {
-                    write_canonical(v, out);
-                }
+                write_canonical(v, out);
             }
             out.push(b'}');
         }
@@ -213,6 +214,7 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
+        Value::String(s) => push_str(out, s),
         scalar => push_json(out, scalar),
     }
 }
@@ -286,7 +288,8 @@ mod tests {
         let mut schema = request("x", 0.1);
         schema.format = ResponseFormat::JsonSchema {
             name: "verdict".into(),
-            schema: serde_json::json!({"type": "object", "required": ["a"], "x": {"b": 1, "a": [true, null, 1.5]}}),
+            schema: serde_json::json!({"type": "object", "required": ["a"], "x": {"b": 1, "a": [true, null, 1.5]}})
+            .into(),
         };
         let mut object = request("y", 1.0);
         object.format = ResponseFormat::JsonObject;
@@ -347,7 +350,7 @@ mod tests {
     fn schema_key_order_does_not_matter() {
         let schema = |v: Value| {
             let mut r = request("x", 0.1);
-            r.format = ResponseFormat::JsonSchema { name: "s".into(), schema: v };
+            r.format = ResponseFormat::JsonSchema { name: "s".into(), schema: v.into() };
             key(&r)
         };
         let a: Value = serde_json::from_str(r#"{"type":"object","required":["a"]}"#).unwrap();

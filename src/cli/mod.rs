@@ -66,8 +66,13 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
 /// Write `text` to standard output. A closed pipe (`redraft critics | head -1`) is not
 /// an error: the reader has stopped reading, and `println!` would panic.
 pub(crate) fn print_stdout(text: &str) -> Result<(), Failure> {
+    write_stdout(text.as_bytes())
+}
+
+/// Write `bytes` to standard output, as [`print_stdout`] does.
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         result => {
             result.map_err(|e| Failure::Runtime(anyhow!("cannot write to standard output: {e}")))

@@ -127,9 +127,12 @@ fn load(args: &RunArgs) -> Result<Config, Failure> {
 fn report(thought: &Thought, json: bool) -> Result<(), Failure> {
     let failed = thought.stop_reason == Some(StopReason::Failed);
     if json {
-        let text = serde_json::to_string_pretty(thought)
+        // Serialised once, into one buffer written out whole.
+        let mut text = Vec::with_capacity(64 * 1024);
+        serde_json::to_writer_pretty(&mut text, thought)
             .map_err(|e| Failure::Runtime(anyhow!("cannot serialise the thought: {e}")))?;
-        print_stdout(&format!("{text}\n"))?;
+        text.push(b'\n');
+        super::write_stdout(&text)?;
     } else if let Some(text) = thought.final_text.as_ref().filter(|_| !failed) {
         print_stdout(&with_final_newline(text))?;
     }

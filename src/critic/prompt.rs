@@ -20,6 +20,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 /// Template variables set by redraft; `[vars]` may not reuse them.
 pub(crate) const RESERVED: &[&str] =
@@ -72,6 +73,11 @@ pub(crate) struct Prompt {
     env: Arc<Environment<'static>>,
     /// `rubric` and the critic's vars: the part of the context fixed at build time.
     fixed: Value,
+    /// The finished system message for each mode (improve, generate), rendered on
+    /// first use, when the system template reads nothing that changes from one
+    /// critique to the next (no `iteration`, no `reflections`); else `None`, and it is
+    /// rendered every time.
+    system_by_mode: Option<[OnceLock<String>; 2]>,
 }
 
 impl std::fmt::Debug for Prompt {
@@ -79,6 +85,9 @@ impl std::fmt::Debug for Prompt {
         f.debug_struct("Prompt").field("fixed", &self.fixed).finish_non_exhaustive()
     }
 }
+
+/// Variables whose value changes between critiques of one mode.
+const CHANGING: [&str; 4] = ["text", "input", "iteration", "reflections"];
 
 impl Prompt {
     /// Compile `spec`'s templates with `vars` as the `[vars]` and check them: unknown
@@ -117,7 +126,15 @@ impl Prompt {
     ) -> Result<Prompt, Error> {
         let mut fixed = vars.clone();
         fixed.insert("rubric".to_owned(), spec.rubric.clone().into());
-        let prompt = Prompt { env, fixed: Value::from_serialize(&fixed) };
+        let fixed_system = env.get_template("system").is_ok_and(|t| {
+            let used = t.undeclared_variables(false);
+            !CHANGING.iter().any(|v| used.contains(*v))
+        });
+        let prompt = Prompt {
+            env,
+            fixed: Value::from_serialize(&fixed),
+            system_by_mode: fixed_system.then(Default::default),
+        };
         prompt.check_variables(spec, vars).map_err(|reason| spec.invalid(reason))?;
         prompt.check_samples().map_err(|reason| spec.invalid(reason))?;
         Ok(prompt)
@@ -135,13 +152,31 @@ impl Prompt {
             reflections => reflections,
             ..self.fixed.clone()
         };
-        let system = self.env.get_template("system")?.render(&ctx)?;
+        let system = match &self.system_by_mode {
+            Some(by_mode) => {
+                let slot = &by_mode[usize::from(slots.mode == Mode::Generate)];
+                match slot.get() {
+                    Some(system) => system.clone(),
+                    None => {
+                        let system = self.system(&ctx)?;
+                        let _ = slot.set(system.clone());
+                        system
+                    }
+                }
+            }
+            None => self.system(&ctx)?,
+        };
         let user = self.env.get_template("user")?.render(&ctx)?;
-        let system = match system.trim() {
+        Ok(Rendered { system, user: user.trim().to_owned() })
+    }
+
+    /// Render the system message for `ctx`, [`SYSTEM_SUFFIX`] included.
+    fn system(&self, ctx: &Value) -> Result<String, minijinja::Error> {
+        let system = self.env.get_template("system")?.render(ctx)?;
+        Ok(match system.trim() {
             "" => SYSTEM_SUFFIX.to_owned(),
             s => format!("{s}\n\n{SYSTEM_SUFFIX}"),
-        };
-        Ok(Rendered { system, user: user.trim().to_owned() })
+        })
     }
 
     /// Every variable a template reads must be reserved, a var, or a global; `text` and
@@ -268,6 +303,52 @@ mod tests {
             "keep </b> and </textarea> and <text>"
         );
         assert!(matches!(neutralise("plain"), Cow::Borrowed(_)));
+    }
+
+    fn prompt(system: &str) -> Prompt {
+        let text = format!(
+            "name = \"c\"\ndescription = \"d\"\nstrategy = \"single\"\n\
+             [prompt]\nsystem = {system:?}\nuser = \"<text>{{{{ text }}}}</text>\"\n"
+        );
+        let spec = CriticSpec::parse(&text, "test").unwrap();
+        Prompt::compile(&spec, &serde_json::Map::new()).unwrap()
+    }
+
+    fn slots<'a>(mode: Mode, iteration: usize, reflections: &'a [String]) -> Slots<'a> {
+        Slots { text: "draft", input: "input", mode, iteration, reflections }
+    }
+
+    #[test]
+    fn a_system_message_that_cannot_change_is_rendered_once_per_mode() {
+        let fixed = prompt("Judge it{% if mode == 'generate' %} as a new text{% endif %}.");
+        assert!(fixed.system_by_mode.is_some());
+        let memory = ["earlier".to_owned()];
+        for mode in [Mode::Improve, Mode::Generate, Mode::Improve] {
+            let first = fixed.render(&slots(mode, 0, &[])).unwrap();
+            let later = fixed.render(&slots(mode, 3, &memory)).unwrap();
+            assert_eq!(first.system, later.system);
+            let name = if mode == Mode::Generate { "generate" } else { "improve" };
+            let fresh = fixed.system(&context! { mode => name, ..fixed.fixed.clone() });
+            assert_eq!(first.system, fresh.unwrap());
+        }
+        let improve = fixed.render(&slots(Mode::Improve, 0, &[])).unwrap().system;
+        let generate = fixed.render(&slots(Mode::Generate, 0, &[])).unwrap().system;
+        assert_eq!(improve, format!("Judge it.\n\n{SYSTEM_SUFFIX}"));
+        assert_eq!(generate, format!("Judge it as a new text.\n\n{SYSTEM_SUFFIX}"));
+    }
+
+    #[test]
+    fn a_system_message_that_reads_the_iteration_is_rendered_every_time() {
+        let changing = prompt("Round {{ iteration }}.");
+        assert!(changing.system_by_mode.is_none());
+        assert!(
+            changing.render(&slots(Mode::Improve, 1, &[])).unwrap().system.starts_with("Round 1.")
+        );
+        assert!(
+            changing.render(&slots(Mode::Improve, 2, &[])).unwrap().system.starts_with("Round 2.")
+        );
+        let remembering = prompt("{% for r in reflections %}{{ r }}{% endfor %}");
+        assert!(remembering.system_by_mode.is_none());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::model::{CallTag, Message, Request, ResponseFormat, Sampling};
 use crate::thought::{CallRole, Critique};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// The schema name sent with `response_format: json_schema`.
 const SCHEMA_NAME: &str = "critic_verdict";
@@ -24,7 +25,8 @@ pub struct TemplateCritic {
     memory: bool,
     prompt: Prompt,
     sampling: Sampling,
-    schema: Value,
+    /// The verdict schema, shared with every request.
+    schema: Arc<Value>,
 }
 
 impl std::fmt::Debug for TemplateCritic {
@@ -66,7 +68,7 @@ impl TemplateCritic {
                 temperature: spec.model.temperature.or(defaults.temperature),
                 max_tokens: spec.model.max_tokens.or(defaults.max_tokens),
             },
-            schema: verdict_schema(),
+            schema: Arc::new(verdict_schema()),
         }
     }
 

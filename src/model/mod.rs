@@ -33,6 +33,7 @@ pub use trace::CallTrace;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// The shape of answer asked for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -45,8 +46,9 @@ pub enum ResponseFormat {
     JsonSchema {
         /// Schema name (letters, digits, `_`, `-`).
         name: String,
-        /// The JSON schema.
-        schema: serde_json::Value,
+        /// The JSON schema, shared: the same schema goes with every request of a
+        /// critic, and a request is copied for its call record.
+        schema: Arc<serde_json::Value>,
     },
     /// Any JSON object (OpenAI `response_format: json_object`); the schema is in the prompt.
     JsonObject,

@@ -8,6 +8,7 @@ use super::{
     Role,
 };
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 
 /// Why structured output could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -24,27 +25,48 @@ pub enum StructuredError {
     },
 }
 
+/// A JSON schema to ask with: a [`serde_json::Value`] (copied into the request) or an
+/// `Arc` of one (shared with it, for a caller that asks with the same schema again and
+/// again).
+pub trait Schema {
+    /// The schema as the request holds it.
+    fn shared(&self) -> Arc<serde_json::Value>;
+}
+
+impl Schema for serde_json::Value {
+    fn shared(&self) -> Arc<serde_json::Value> {
+        Arc::new(self.clone())
+    }
+}
+
+impl Schema for Arc<serde_json::Value> {
+    fn shared(&self) -> Arc<serde_json::Value> {
+        Arc::clone(self)
+    }
+}
+
 /// Ask `model` for JSON matching `schema` and decode it as `T`.
 ///
 /// `request.format` is replaced; its messages and sampling are kept. The first attempt
 /// asks for `json_schema`; if the server rejects that format, the same request is sent
 /// once more as `json_object` with the schema appended to the system prompt. An answer
 /// that does not decode is re-asked once, with the error, as a follow-up turn.
-pub async fn complete_json<T: DeserializeOwned>(
+pub async fn complete_json<T: DeserializeOwned, S: Schema + ?Sized>(
     model: &dyn LanguageModel,
     mut request: Request,
     name: &str,
-    schema: &serde_json::Value,
+    schema: &S,
     tag: &CallTag,
     log: &CallLog,
 ) -> Result<T, StructuredError> {
     let mut tag = tag.clone();
+    let schema = schema.shared();
     if !model.supports_json_schema() {
         request.format = ResponseFormat::JsonObject;
-        add_schema_to_prompt(&mut request, schema);
+        add_schema_to_prompt(&mut request, &schema);
     } else {
-        request.format =
-            ResponseFormat::JsonSchema { name: name.to_owned(), schema: schema.clone() };
+        let shared = Arc::clone(&schema);
+        request.format = ResponseFormat::JsonSchema { name: name.to_owned(), schema: shared };
     }
     let completion = match call(model, &request, &tag, log).await {
         Err(e)
@@ -52,7 +74,7 @@ pub async fn complete_json<T: DeserializeOwned>(
                 && matches!(request.format, ResponseFormat::JsonSchema { .. }) =>
         {
             request.format = ResponseFormat::JsonObject;
-            add_schema_to_prompt(&mut request, schema);
+            add_schema_to_prompt(&mut request, &schema);
             tag = tag.next_attempt();
             call(model, &request, &tag, log).await?
         }

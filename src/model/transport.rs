@@ -11,7 +11,7 @@
 
 use super::{CallTrace, ModelError, ModelErrorKind};
 use futures::stream::BoxStream;
-use reqwest::header::HeaderMap;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The most response bytes read from one answer; a larger body is an error, not an
@@ -52,6 +52,36 @@ impl HttpResponse {
     }
 }
 
+/// One `POST` of a JSON body: who sends it, where, with which headers, and the call
+/// it belongs to.
+#[derive(Debug)]
+pub struct Post<'a> {
+    /// The provider errors are attributed to, e.g. `openai`.
+    pub provider: &'a str,
+    /// Where the request goes.
+    pub target: &'a Target,
+    /// The request headers; `Content-Type: application/json` is added unless set.
+    /// Header values are never put in errors or logs; mark secret ones sensitive
+    /// anyway.
+    pub headers: HeaderMap,
+    /// The JSON body, serialised.
+    pub body: Vec<u8>,
+    /// The call's live trace, marked sent as the request leaves.
+    pub trace: &'a CallTrace,
+}
+
+impl Post<'_> {
+    /// The `reqwest` request: the URL parsed once in the target, the headers, the
+    /// body moved in (not copied).
+    fn request(self, client: &reqwest::Client) -> Result<reqwest::RequestBuilder, ModelError> {
+        let url = self.target.url(self.provider)?;
+        let mut headers = self.headers;
+        headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static("application/json"));
+        self.trace.sent(self.provider);
+        Ok(client.post(url).headers(headers).body(self.body))
+    }
+}
+
 /// The shared HTTP client. Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct Transport {
@@ -76,32 +106,20 @@ impl Transport {
         Ok(Self { client })
     }
 
-    /// `POST` `body` as JSON to `url` with `headers` and read the whole answer.
+    /// Send `post` and read the whole answer.
     ///
     /// Any HTTP status is returned as an [`HttpResponse`]; only failures to get an
-    /// answer are errors, attributed to `provider`: [`ModelErrorKind::Timeout`],
+    /// answer are errors, attributed to `post.provider`: [`ModelErrorKind::Timeout`],
     /// [`ModelErrorKind::Unreachable`] (refused, no route, unknown host),
     /// [`ModelErrorKind::Connection`] (reset, dropped mid-body),
     /// [`ModelErrorKind::InvalidRequest`] (an unusable URL) or
-    /// [`ModelErrorKind::Malformed`] (a body over [`MAX_BODY_BYTES`]). Header values
-    /// are never put in errors or logs; mark secret ones sensitive anyway.
-    /// The request is marked sent on `trace` as it leaves.
-    pub async fn post_json(
-        &self,
-        provider: &str,
-        target: &Target,
-        headers: HeaderMap,
-        body: &serde_json::Value,
-        trace: &CallTrace,
-    ) -> Result<HttpResponse, ModelError> {
-        let url = target.url(provider)?;
+    /// [`ModelErrorKind::Malformed`] (a body over [`MAX_BODY_BYTES`]).
+    /// The request is marked sent on `post.trace` as it leaves.
+    pub async fn post_json(&self, post: Post<'_>) -> Result<HttpResponse, ModelError> {
+        let (provider, target) = (post.provider, post.target);
         let shown_url = &target.shown;
-        trace.sent(provider);
-        let mut response = self
-            .client
-            .post(url)
-            .headers(headers)
-            .json(body)
+        let mut response = post
+            .request(&self.client)?
             .send()
             .await
             .map_err(|e| network_error(provider, shown_url, e))?;
@@ -158,23 +176,17 @@ impl StreamResponse {
 }
 
 impl Transport {
-    /// `POST` `body` as JSON and stream the answer. Each body chunk must arrive within
+    /// Send `post` and stream the answer. Each body chunk must arrive within
     /// `idle_timeout` of the previous one, else the stream yields a
     /// [`ModelErrorKind::Timeout`]; a connection dropped mid-body yields
-    /// [`ModelErrorKind::Connection`]. Errors are attributed to `provider`.
+    /// [`ModelErrorKind::Connection`]. Errors are attributed to `post.provider`.
     pub async fn post_stream(
         &self,
-        provider: &str,
-        target: &Target,
-        headers: HeaderMap,
-        body: &serde_json::Value,
+        post: Post<'_>,
         idle_timeout: Duration,
-        trace: &CallTrace,
     ) -> Result<StreamResponse, ModelError> {
-        let url = target.url(provider)?;
-        let shown_url = target.shown.clone();
-        trace.sent(provider);
-        let send = self.client.post(url).headers(headers).json(body).send();
+        let (provider, shown_url) = (post.provider, post.target.shown.clone());
+        let send = post.request(&self.client)?.send();
         let mut response = match tokio::time::timeout(idle_timeout, send).await {
             Ok(sent) => sent.map_err(|e| network_error(provider, &shown_url, e))?,
             Err(_) => return Err(idle_error(provider, &shown_url, idle_timeout)),
@@ -206,19 +218,15 @@ pub type Classify<'a> = &'a (dyn Fn(u16, &HeaderMap, &[u8]) -> ModelError + Sync
 pub type ByteStream = BoxStream<'static, Result<Vec<u8>, ModelError>>;
 
 impl Transport {
-    /// `POST` `body` and return the body of a 2xx answer; any other status becomes
+    /// Send `post` and return the body of a 2xx answer; any other status becomes
     /// `classify(status, headers, body)`. The one request/response exchange every HTTP
     /// provider's `complete` makes.
     pub async fn exchange(
         &self,
-        provider: &str,
-        target: &Target,
-        headers: HeaderMap,
-        body: &serde_json::Value,
-        trace: &CallTrace,
+        post: Post<'_>,
         classify: Classify<'_>,
     ) -> Result<Vec<u8>, ModelError> {
-        let response = self.post_json(provider, target, headers, body, trace).await?;
+        let response = self.post_json(post).await?;
         if !response.is_success() {
             return Err(classify(response.status, &response.headers, &response.body));
         }
@@ -228,22 +236,13 @@ impl Transport {
     /// Like [`Transport::exchange`], for a streamed answer: the body of a 2xx answer
     /// as it arrives (each chunk within `idle_timeout`); any other status is read whole
     /// and classified.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one streamed exchange: called only by `http::HttpModel`, which holds these parts"
-    )]
     pub async fn exchange_stream(
         &self,
-        provider: &str,
-        target: &Target,
-        headers: HeaderMap,
-        body: &serde_json::Value,
+        post: Post<'_>,
         idle_timeout: Duration,
-        trace: &CallTrace,
         classify: Classify<'_>,
     ) -> Result<ByteStream, ModelError> {
-        let response =
-            self.post_stream(provider, target, headers, body, idle_timeout, trace).await?;
+        let response = self.post_stream(post, idle_timeout).await?;
         if !response.is_success() {
             let full = response.read_all().await?;
             return Err(classify(full.status, &full.headers, &full.body));
@@ -508,13 +507,13 @@ mod tests {
         let transport = Transport::new(TransportSettings::default()).unwrap();
         let url = format!("http://127.0.0.1:{port}/v1/chat/completions");
         let err = transport
-            .post_json(
-                "openai",
-                &Target::new(&url),
-                HeaderMap::new(),
-                &serde_json::json!({}),
-                &CallTrace::default(),
-            )
+            .post_json(Post {
+                provider: "openai",
+                target: &Target::new(&url),
+                headers: HeaderMap::new(),
+                body: b"{}".to_vec(),
+                trace: &CallTrace::default(),
+            })
             .await
             .unwrap_err();
         assert_eq!(err.kind, ModelErrorKind::Unreachable, "{err}");
@@ -525,13 +524,13 @@ mod tests {
     async fn unusable_url_is_an_invalid_request() {
         let transport = Transport::new(TransportSettings::default()).unwrap();
         let err = transport
-            .post_json(
-                "openai",
-                &Target::new("not a url"),
-                HeaderMap::new(),
-                &serde_json::json!({}),
-                &CallTrace::default(),
-            )
+            .post_json(Post {
+                provider: "openai",
+                target: &Target::new("not a url"),
+                headers: HeaderMap::new(),
+                body: b"{}".to_vec(),
+                trace: &CallTrace::default(),
+            })
             .await
             .unwrap_err();
         assert_eq!(err.kind, ModelErrorKind::InvalidRequest, "{err}");

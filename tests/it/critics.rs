@@ -107,7 +107,7 @@ async fn every_builtin_puts_the_text_only_in_the_last_user_message_and_asks_for_
         }
         assert!(!system.contains("{{") && !system.contains("{%"), "{name}: rendered");
         match &requests[0].format {
-            ResponseFormat::JsonSchema { schema, .. } => assert_eq!(schema, &verdict_schema()),
+            ResponseFormat::JsonSchema { schema, .. } => assert_eq!(**schema, verdict_schema()),
             other => panic!("{name}: expected a JSON schema, got {other:?}"),
         }
     }

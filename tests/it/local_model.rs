@@ -121,7 +121,7 @@ async fn a_structured_answer_is_json_matching_the_schema() {
         sampling: Sampling { temperature: Some(0.2), max_tokens: Some(512) },
         format: ResponseFormat::JsonSchema {
             name: "critic_verdict".into(),
-            schema: verdict_schema(),
+            schema: verdict_schema().into(),
         },
         ..Request::default()
     };

@@ -17,7 +17,7 @@ pub use stream::{MessageDecoder, stream_body};
 pub use wire::{DEFAULT_MAX_TOKENS, parse_response, request_body};
 
 use super::headers::secret_value;
-use super::http::{Dialect, Endpoints, HttpModel};
+use super::http::{Dialect, Endpoints, HttpModel, json_bytes};
 use super::stream::Framing;
 use super::transport::Transport;
 use super::{Completion, ModelError, Request};
@@ -79,9 +79,9 @@ impl Dialect for AnthropicDialect {
         request: &Request,
         _schema_supported: bool,
         stream: bool,
-    ) -> serde_json::Value {
+    ) -> Vec<u8> {
         let body = request_body(model, request);
-        if stream { stream_body(body) } else { body }
+        json_bytes(&if stream { stream_body(body) } else { body }, request)
     }
 
     fn parse(&self, body: &[u8]) -> Result<Completion, ModelError> {

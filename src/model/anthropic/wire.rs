@@ -298,8 +298,10 @@ mod tests {
 
     #[test]
     fn json_schema_becomes_a_forced_tool() {
-        let req =
-            request(ResponseFormat::JsonSchema { name: "my verdict".into(), schema: schema() });
+        let req = request(ResponseFormat::JsonSchema {
+            name: "my verdict".into(),
+            schema: schema().into(),
+        });
         let body = request_body("m", &req);
         assert_eq!(
             body["tools"],
@@ -315,7 +317,8 @@ mod tests {
         assert!(body.get("tools").is_none());
         assert!(body["system"].as_str().unwrap().ends_with("no prose and no code fence."));
         let list = json!({ "type": "array", "items": { "type": "string" } });
-        let req = request(ResponseFormat::JsonSchema { name: "l".into(), schema: list.clone() });
+        let req =
+            request(ResponseFormat::JsonSchema { name: "l".into(), schema: list.clone().into() });
         let body = request_body("m", &req);
         assert!(body.get("tools").is_none());
         assert!(body["system"].as_str().unwrap().contains(&list.to_string()));

@@ -21,7 +21,7 @@ pub use stream::ChunkDecoder;
 pub use wire::{parse_response, request_body};
 
 use super::headers::secret_value;
-use super::http::{Dialect, Endpoints, HttpModel};
+use super::http::{Dialect, Endpoints, HttpModel, json_bytes};
 use super::stream::Framing;
 use super::transport::Transport;
 use super::{Completion, ModelError, Request};
@@ -90,8 +90,8 @@ impl Dialect for GeminiDialect {
         request: &Request,
         schema_supported: bool,
         _stream: bool,
-    ) -> serde_json::Value {
-        request_body(request, schema_supported)
+    ) -> Vec<u8> {
+        json_bytes(&request_body(request, schema_supported), request)
     }
 
     fn parse(&self, body: &[u8]) -> Result<Completion, ModelError> {
@@ -182,7 +182,7 @@ mod tests {
         let req = Request {
             format: crate::model::ResponseFormat::JsonSchema {
                 name: "v".into(),
-                schema: serde_json::json!({}),
+                schema: serde_json::json!({}).into(),
             },
             ..Request::default()
         };

@@ -325,7 +325,7 @@ mod tests {
 
     #[test]
     fn json_schema_becomes_a_response_schema() {
-        let req = request(ResponseFormat::JsonSchema { name: "v".into(), schema: schema() });
+        let req = request(ResponseFormat::JsonSchema { name: "v".into(), schema: schema().into() });
         let body = request_body(&req, true);
         let config = &body["generationConfig"];
         assert_eq!(config["responseMimeType"], "application/json");

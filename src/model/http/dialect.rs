@@ -11,7 +11,7 @@
 use crate::model::stream::{Framing, StreamDecoder};
 use crate::model::{Completion, ModelError, Request};
 use reqwest::header::HeaderMap;
-use serde_json::Value;
+use serde::Serialize;
 
 /// Where one model's requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,10 +61,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// error that does not show it.
     fn headers(&self, headers: &mut HeaderMap, key: Option<&str>) -> Result<(), ModelError>;
 
-    /// The JSON body asking `model` for `request`, streamed or whole.
-    /// `schema_supported` is false once the server rejected a JSON schema: the
-    /// dialect then asks for JSON with the schema in the prompt.
-    fn body(&self, model: &str, request: &Request, schema_supported: bool, stream: bool) -> Value;
+    /// The JSON body asking `model` for `request`, streamed or whole, as the bytes
+    /// sent (see [`json_bytes`]). `schema_supported` is false once the server
+    /// rejected a JSON schema: the dialect then asks for JSON with the schema in the
+    /// prompt.
+    fn body(&self, model: &str, request: &Request, schema_supported: bool, stream: bool)
+    -> Vec<u8>;
 
     /// A 2xx body as a completion, or a [`Malformed`](crate::model::ModelErrorKind::Malformed)
     /// error.
@@ -76,4 +78,14 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// A fresh decoder for one streamed answer.
     fn decoder(&self) -> Self::Decoder;
+}
+
+/// `body` serialised as compact JSON, for a request about `request`: the buffer is
+/// sized for the messages up front, so a long conversation is not copied as it grows.
+pub fn json_bytes(body: &impl Serialize, request: &Request) -> Vec<u8> {
+    let size: usize = request.messages.iter().map(|m| m.content.len() + 32).sum();
+    let mut out = Vec::with_capacity(size + 512);
+    // Serialising these bodies (strings, numbers, JSON values) into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut out, body);
+    out
 }

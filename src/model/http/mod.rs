@@ -20,12 +20,12 @@
 mod dialect;
 mod schema;
 
-pub use dialect::{Dialect, Endpoints};
+pub use dialect::{Dialect, Endpoints, json_bytes};
 pub use schema::SchemaSupport;
 
 use super::headers::{key_text, redact};
 use super::stream::{CompletionStream, decode};
-use super::transport::{Target, Transport};
+use super::transport::{Post, Target, Transport};
 use super::{Completion, LanguageModel, ModelError, Request};
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -131,13 +131,8 @@ impl<D: Dialect> HttpModel<D> {
         Ok(headers)
     }
 
-    /// The body for `request`, in this model's dialect.
-    pub(crate) fn body(
-        &self,
-        request: &Request,
-        schema_supported: bool,
-        stream: bool,
-    ) -> serde_json::Value {
+    /// The body for `request`, in this model's dialect, as the bytes sent.
+    pub(crate) fn body(&self, request: &Request, schema_supported: bool, stream: bool) -> Vec<u8> {
         self.dialect.body(&self.model, request, schema_supported, stream)
     }
 
@@ -205,11 +200,13 @@ impl<D: Dialect> LanguageModel for HttpModel<D> {
         let answer = self
             .transport
             .exchange(
-                D::PROVIDER,
-                &self.targets.0,
-                headers,
-                &body,
-                &request.trace,
+                Post {
+                    provider: D::PROVIDER,
+                    target: &self.targets.0,
+                    headers,
+                    body,
+                    trace: &request.trace,
+                },
                 &|status, headers, body| self.classify(status, headers, body),
             )
             .await
@@ -224,12 +221,14 @@ impl<D: Dialect> LanguageModel for HttpModel<D> {
         let answer = self
             .transport
             .exchange_stream(
-                D::PROVIDER,
-                &self.targets.1,
-                headers,
-                &body,
+                Post {
+                    provider: D::PROVIDER,
+                    target: &self.targets.1,
+                    headers,
+                    body,
+                    trace: &request.trace,
+                },
                 self.idle_timeout,
-                &request.trace,
                 &|status, headers, body| self.classify(status, headers, body),
             )
             .await

@@ -42,7 +42,10 @@ mod tests {
     fn only_a_rejected_schema_that_was_sent_is_learned_and_only_once() {
         let support = SchemaSupport::default();
         let schema = Request {
-            format: ResponseFormat::JsonSchema { name: "v".into(), schema: serde_json::json!({}) },
+            format: ResponseFormat::JsonSchema {
+                name: "v".into(),
+                schema: serde_json::json!({}).into(),
+            },
             ..Request::default()
         };
         let rejected = ModelError::new(ModelErrorKind::UnsupportedFormat, "p", "no");

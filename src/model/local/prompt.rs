@@ -70,7 +70,10 @@ mod tests {
         Request {
             messages: vec![Message::system("Judge the text."), Message::user("<text>Hi</text>")],
             sampling: Sampling { temperature: Some(0.2), max_tokens },
-            format: ResponseFormat::JsonSchema { name: "v".into(), schema: verdict_schema() },
+            format: ResponseFormat::JsonSchema {
+                name: "v".into(),
+                schema: verdict_schema().into(),
+            },
             ..Request::default()
         }
     }

@@ -95,7 +95,7 @@ impl LocalModel {
         let max_tokens = request.sampling.max_tokens.unwrap_or(self.settings.max_tokens);
         let grammar = match &request.format {
             ResponseFormat::Text => None,
-            ResponseFormat::JsonSchema { schema, .. } => Some(schema.clone()),
+            ResponseFormat::JsonSchema { schema, .. } => Some(serde_json::Value::clone(schema)),
             ResponseFormat::JsonObject => Some(serde_json::json!({ "type": "object" })),
         }
         .map(|schema| grammar::to_grammar(&grammar::bounded(&schema, max_tokens)))

@@ -19,7 +19,7 @@ pub use stream::LineDecoder;
 pub use wire::{parse_response, request_body};
 
 use super::headers::secret_value;
-use super::http::{Dialect, Endpoints, HttpModel};
+use super::http::{Dialect, Endpoints, HttpModel, json_bytes};
 use super::stream::Framing;
 use super::transport::Transport;
 use super::{Completion, ModelError, Request};
@@ -74,8 +74,8 @@ impl Dialect for OllamaDialect {
         request: &Request,
         schema_supported: bool,
         stream: bool,
-    ) -> serde_json::Value {
-        request_body(model, request, stream, schema_supported)
+    ) -> Vec<u8> {
+        json_bytes(&request_body(model, request, stream, schema_supported), request)
     }
 
     fn parse(&self, body: &[u8]) -> Result<Completion, ModelError> {

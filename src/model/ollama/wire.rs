@@ -50,7 +50,7 @@ pub fn request_body(model: &str, request: &Request, stream: bool, schema_support
             body.insert("format".into(), json!("json"));
         }
         ResponseFormat::JsonSchema { schema, .. } if schema_supported => {
-            body.insert("format".into(), schema.clone());
+            body.insert("format".into(), Value::clone(schema));
         }
         ResponseFormat::JsonSchema { schema, .. } => {
             let note = format!("Answer with one JSON object matching this JSON schema:\n{schema}");
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn formats() {
-        let req = request(ResponseFormat::JsonSchema { name: "v".into(), schema: schema() });
+        let req = request(ResponseFormat::JsonSchema { name: "v".into(), schema: schema().into() });
         assert_eq!(request_body("m", &req, false, true)["format"], schema());
         let body = request_body("m", &req, false, false);
         assert_eq!(body["format"], "json");

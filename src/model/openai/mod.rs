@@ -20,8 +20,8 @@ mod stream;
 mod wire;
 
 pub use errors::classify_error;
-pub use stream::{ChunkDecoder, stream_body};
-pub use wire::{parse_response, reasoning_body, request_body};
+pub use stream::ChunkDecoder;
+pub use wire::{BodyOptions, parse_response, request_body};
 pub(crate) use wire::{schema_name, temperature_json};
 
 pub use super::http::DEFAULT_IDLE_TIMEOUT;
@@ -104,10 +104,9 @@ impl Dialect for OpenAiDialect {
         request: &Request,
         schema_supported: bool,
         stream: bool,
-    ) -> serde_json::Value {
-        let body = request_body(model, request, schema_supported);
-        let body = if self.reasoning { reasoning_body(body) } else { body };
-        if stream { stream_body(body) } else { body }
+    ) -> Vec<u8> {
+        let options = BodyOptions { schema_supported, reasoning: self.reasoning, stream };
+        request_body(model, request, options)
     }
 
     fn parse(&self, body: &[u8]) -> Result<Completion, ModelError> {
@@ -263,13 +262,14 @@ mod tests {
             ..Request::default()
         };
         let reasoning = provider("http://h/v1", None).with_reasoning(true);
-        let body = reasoning.body(&req, true, false);
+        let sent = |body: Vec<u8>| serde_json::from_slice::<serde_json::Value>(&body).unwrap();
+        let body = sent(reasoning.body(&req, true, false));
         assert_eq!(body["max_completion_tokens"], 9);
         assert!(body.get("temperature").is_none());
-        let streamed = reasoning.body(&req, true, true);
+        let streamed = sent(reasoning.body(&req, true, true));
         assert_eq!(streamed["max_completion_tokens"], 9);
         assert_eq!(streamed["stream"], true);
-        let body = provider("http://h/v1", None).body(&req, true, false);
+        let body = sent(provider("http://h/v1", None).body(&req, true, false));
         assert_eq!(body["max_tokens"], 9);
         assert!(body.get("stream").is_none());
     }

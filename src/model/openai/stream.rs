@@ -7,16 +7,7 @@ use super::wire::finish_reason;
 use crate::model::stream::{Frame, StreamDecoder};
 use crate::model::{Completion, FinishReason, ModelError, ModelErrorKind, TokenUsage};
 use serde::Deserialize;
-use serde_json::{Value, json};
-
-/// Turn a chat-completions body into its streaming form.
-pub fn stream_body(mut body: Value) -> Value {
-    if let Some(map) = body.as_object_mut() {
-        map.insert("stream".into(), json!(true));
-        map.insert("stream_options".into(), json!({ "include_usage": true }));
-    }
-    body
-}
+use serde_json::Value;
 
 /// The state of one streamed answer.
 #[derive(Debug, Default)]
@@ -173,12 +164,5 @@ mod tests {
         assert_eq!(d.frame(sse("{nope")).unwrap_err().kind, ModelErrorKind::Malformed);
         let err = d.frame(sse(r#"{"error":{"message":"overloaded"}}"#)).unwrap_err();
         assert_eq!(err.kind, ModelErrorKind::Server);
-    }
-
-    #[test]
-    fn the_body_asks_for_a_stream_with_usage() {
-        let body = stream_body(json!({"model": "m"}));
-        assert_eq!(body["stream"], true);
-        assert_eq!(body["stream_options"]["include_usage"], true);
     }
 }

@@ -2,73 +2,127 @@
 //! chat-completions JSON: no I/O, unit-tested on recorded responses.
 
 use super::PROVIDER;
+use crate::json::Object;
 use crate::model::transport::body_excerpt;
 use crate::model::{
     Completion, FinishReason, ModelError, Request, ResponseFormat, Role, TokenUsage,
 };
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// How many characters of a bad body an error quotes.
 const EXCERPT_CHARS: usize = 200;
 
-/// The JSON body of a `POST /chat/completions` for `request` to `model`.
+/// How a chat-completions body is asked for, beyond the request itself: see
+/// [`request_body`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyOptions {
+    /// False once the server rejected a JSON schema: a schema request then goes out as
+    /// `json_object` with the schema in the system prompt.
+    pub schema_supported: bool,
+    /// A reasoning model (o1, o3, o4-mini, gpt-5…), which rejects `temperature` and
+    /// `max_tokens`: the temperature is dropped and the token cap is sent as
+    /// `max_completion_tokens` (which also covers the model's hidden reasoning tokens).
+    pub reasoning: bool,
+    /// Ask for a streamed answer: `stream: true`, with usage in the last chunk.
+    pub stream: bool,
+}
+
+impl Default for BodyOptions {
+    /// A whole answer from a plain model that takes schemas.
+    fn default() -> Self {
+        Self { schema_supported: true, reasoning: false, stream: false }
+    }
+}
+
+/// The JSON body of a `POST /chat/completions` for `request` to `model`, as the bytes
+/// sent: written straight from the request (no intermediate JSON value, no copy of
+/// the messages).
 ///
 /// `temperature` and `max_tokens` are sent only when set. A
 /// [`ResponseFormat::JsonSchema`] becomes a strict `json_schema` response format; when
-/// `schema_supported` is false (the server rejected schemas before) it becomes
+/// `options.schema_supported` is false (the server rejected schemas before) it becomes
 /// `json_object` instead, with the schema appended to the system prompt so the model
 /// still knows the shape. [`ResponseFormat::JsonObject`] is `json_object`;
-/// [`ResponseFormat::Text`] sends no `response_format`.
-pub fn request_body(model: &str, request: &Request, schema_supported: bool) -> Value {
-    let mut messages: Vec<Value> = request
-        .messages
-        .iter()
-        .map(|m| json!({ "role": role_name(m.role), "content": m.content }))
-        .collect();
-    let mut body = Map::new();
-    body.insert("model".into(), json!(model));
-    if let Some(t) = request.sampling.temperature.and_then(temperature_json) {
-        body.insert("temperature".into(), t);
+/// [`ResponseFormat::Text`] sends no `response_format`. See [`BodyOptions`] for
+/// reasoning models and streaming.
+pub fn request_body(model: &str, request: &Request, options: BodyOptions) -> Vec<u8> {
+    let size: usize = request.messages.iter().map(|m| m.content.len() + 40).sum();
+    let mut out = Vec::with_capacity(size + 1024);
+    let mut body = Object::new(&mut out);
+    body.str("model", model);
+    let temperature = request.sampling.temperature.and_then(temperature_decimal);
+    let max_tokens = request.sampling.max_tokens;
+    if options.reasoning {
+        if let Some(max) = max_tokens {
+            body.value("max_completion_tokens", &max);
+        }
+    } else {
+        if let Some(t) = temperature {
+            body.value("temperature", &t);
+        }
+        if let Some(max) = max_tokens {
+            body.value("max_tokens", &max);
+        }
     }
-    if let Some(max) = request.sampling.max_tokens {
-        body.insert("max_tokens".into(), json!(max));
-    }
+    // Without schema support the schema goes into the system prompt instead.
+    let mut schema_note = None;
     match &request.format {
         ResponseFormat::Text => {}
-        ResponseFormat::JsonObject => {
-            body.insert("response_format".into(), json!({ "type": "json_object" }));
-        }
-        ResponseFormat::JsonSchema { name, schema } if schema_supported => {
-            body.insert(
-                "response_format".into(),
-                json!({
-                    "type": "json_schema",
-                    "json_schema": { "name": schema_name(name), "schema": schema, "strict": true },
-                }),
-            );
+        ResponseFormat::JsonObject => body.key("response_format").extend_from_slice(JSON_OBJECT),
+        ResponseFormat::JsonSchema { name, schema } if options.schema_supported => {
+            let format = body.key("response_format");
+            format.extend_from_slice(b"{\"type\":\"json_schema\",\"json_schema\":");
+            let mut json_schema = Object::new(format);
+            json_schema.str("name", &schema_name(name));
+            json_schema.value("schema", schema);
+            json_schema.value("strict", &true);
+            json_schema.end();
+            format.push(b'}');
         }
         ResponseFormat::JsonSchema { schema, .. } => {
-            add_schema_to_system(&mut messages, schema);
-            body.insert("response_format".into(), json!({ "type": "json_object" }));
+            schema_note =
+                Some(format!("Answer with one JSON object matching this JSON schema:\n{schema}"));
+            body.key("response_format").extend_from_slice(JSON_OBJECT);
         }
     }
-    body.insert("messages".into(), Value::Array(messages));
-    Value::Object(body)
+    let messages = body.key("messages");
+    messages.push(b'[');
+    let system = request.messages.iter().position(|m| m.role == Role::System);
+    if let (Some(note), None) = (&schema_note, system) {
+        write_message(messages, "system", note, None);
+        if !request.messages.is_empty() {
+            messages.push(b',');
+        }
+    }
+    for (i, m) in request.messages.iter().enumerate() {
+        if i > 0 {
+            messages.push(b',');
+        }
+        let note = if Some(i) == system { schema_note.as_deref() } else { None };
+        write_message(messages, role_name(m.role), &m.content, note);
+    }
+    messages.push(b']');
+    if options.stream {
+        body.value("stream", &true);
+        body.key("stream_options").extend_from_slice(b"{\"include_usage\":true}");
+    }
+    body.end();
+    out
 }
 
-/// A chat-completions body in the dialect of reasoning models (o1, o3, o4-mini,
-/// gpt-5…), which reject `temperature` and `max_tokens`: the temperature is dropped
-/// and the token cap is sent as `max_completion_tokens` (which also covers the
-/// model's hidden reasoning tokens).
-pub fn reasoning_body(mut body: Value) -> Value {
-    if let Some(map) = body.as_object_mut() {
-        map.remove("temperature");
-        if let Some(max) = map.remove("max_tokens") {
-            map.insert("max_completion_tokens".into(), max);
-        }
+/// `{"type":"json_object"}`.
+const JSON_OBJECT: &[u8] = b"{\"type\":\"json_object\"}";
+
+/// One message, with `note` appended to its content after a blank line, if given.
+fn write_message(out: &mut Vec<u8>, role: &str, content: &str, note: Option<&str>) {
+    let mut message = Object::new(out);
+    message.str("role", role);
+    match note {
+        Some(note) => message.str("content", &format!("{content}\n\n{note}")),
+        None => message.str("content", content),
     }
-    body
+    message.end();
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -82,11 +136,15 @@ fn role_name(role: Role) -> &'static str {
 /// The temperature as the decimal the user wrote (`0.7`, not `0.699999988…`, which is
 /// what widening the `f32` would send); nothing for NaN or infinity.
 pub(crate) fn temperature_json(t: f32) -> Option<Value> {
+    temperature_decimal(t).and_then(serde_json::Number::from_f64).map(Value::Number)
+}
+
+/// [`temperature_json`] as the `f64` that serialises to that decimal.
+pub(crate) fn temperature_decimal(t: f32) -> Option<f64> {
     if !t.is_finite() {
         return None;
     }
-    let decimal: f64 = t.to_string().parse().ok()?;
-    serde_json::Number::from_f64(decimal).map(Value::Number)
+    t.to_string().parse().ok()
 }
 
 /// OpenAI accepts schema names matching `^[a-zA-Z0-9_-]{1,64}$`.
@@ -97,20 +155,6 @@ pub(crate) fn schema_name(name: &str) -> String {
         .take(64)
         .collect();
     if cleaned.is_empty() { "response".to_owned() } else { cleaned }
-}
-
-/// Append the schema to the first system message (or add one), with the same wording
-/// as [`crate::model::structured`]'s own fallback.
-fn add_schema_to_system(messages: &mut Vec<Value>, schema: &Value) {
-    let note = format!("Answer with one JSON object matching this JSON schema:\n{schema}");
-    let system = messages.iter_mut().find(|m| m["role"] == "system");
-    match system.and_then(|m| m.get_mut("content")) {
-        Some(Value::String(content)) => {
-            content.push_str("\n\n");
-            content.push_str(&note);
-        }
-        _ => messages.insert(0, json!({ "role": "system", "content": note })),
-    }
 }
 
 #[derive(Deserialize)]
@@ -237,6 +281,7 @@ mod tests {
     use super::*;
     use crate::model::ModelErrorKind;
     use crate::model::{Message, Sampling};
+    use serde_json::json;
 
     /// A real `gpt-4o-mini` chat completion, as returned by api.openai.com.
     const OPENAI_COMPLETION: &str = r#"{
@@ -304,13 +349,28 @@ mod tests {
         }
     }
 
+    /// The body as sent (serialised to bytes) and read back.
+    fn sent(model: &str, request: &Request, options: BodyOptions) -> Value {
+        serde_json::from_slice(&request_body(model, request, options)).unwrap()
+    }
+
+    /// [`sent`] for a plain model and a whole answer.
+    fn body_of(model: &str, request: &Request, schema_supported: bool) -> Value {
+        sent(model, request, BodyOptions { schema_supported, ..BodyOptions::default() })
+    }
+
+    /// [`sent`] for a reasoning model and a whole answer.
+    fn reasoning_body(model: &str, request: &Request) -> Value {
+        sent(model, request, BodyOptions { reasoning: true, ..BodyOptions::default() })
+    }
+
     fn schema() -> Value {
         json!({ "type": "object", "properties": { "ok": { "type": "boolean" } }, "required": ["ok"] })
     }
 
     #[test]
     fn text_request_has_model_and_messages_only() {
-        let body = request_body("gpt-4o-mini", &request(ResponseFormat::Text), true);
+        let body = body_of("gpt-4o-mini", &request(ResponseFormat::Text), true);
         assert_eq!(
             body,
             json!({
@@ -327,31 +387,42 @@ mod tests {
     fn sampling_is_sent_when_set_with_the_written_decimal() {
         let mut req = request(ResponseFormat::Text);
         req.sampling = Sampling { temperature: Some(0.7), max_tokens: Some(256) };
-        let body = request_body("m", &req, true);
+        let body = body_of("m", &req, true);
         assert_eq!(body["temperature"], json!(0.7));
         assert_eq!(body["max_tokens"], json!(256));
         req.sampling.temperature = Some(f32::NAN);
-        assert!(request_body("m", &req, true).get("temperature").is_none());
+        assert!(body_of("m", &req, true).get("temperature").is_none());
     }
 
     #[test]
     fn reasoning_models_get_max_completion_tokens_and_no_temperature() {
         let mut req = request(ResponseFormat::Text);
         req.sampling = Sampling { temperature: Some(0.7), max_tokens: Some(256) };
-        let body = reasoning_body(request_body("o3-mini", &req, true));
+        let body = reasoning_body("o3-mini", &req);
         assert!(body.get("temperature").is_none(), "{body}");
         assert!(body.get("max_tokens").is_none(), "{body}");
         assert_eq!(body["max_completion_tokens"], json!(256));
         assert_eq!(body["model"], "o3-mini");
         req.sampling = Sampling::default();
-        let body = reasoning_body(request_body("o3-mini", &req, true));
+        let body = reasoning_body("o3-mini", &req);
         assert!(body.get("max_completion_tokens").is_none(), "{body}");
     }
 
     #[test]
+    fn the_body_asks_for_a_stream_with_usage() {
+        let options = BodyOptions { stream: true, ..BodyOptions::default() };
+        let body = sent("m", &request(ResponseFormat::Text), options);
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        let whole = body_of("m", &request(ResponseFormat::Text), true);
+        assert!(whole.get("stream").is_none() && whole.get("stream_options").is_none());
+    }
+
+    #[test]
     fn json_schema_is_strict_when_supported() {
-        let req = request(ResponseFormat::JsonSchema { name: "verdict".into(), schema: schema() });
-        let body = request_body("m", &req, true);
+        let req =
+            request(ResponseFormat::JsonSchema { name: "verdict".into(), schema: schema().into() });
+        let body = body_of("m", &req, true);
         assert_eq!(
             body["response_format"],
             json!({
@@ -364,8 +435,9 @@ mod tests {
 
     #[test]
     fn json_schema_downgrades_to_json_object_with_schema_in_prompt() {
-        let req = request(ResponseFormat::JsonSchema { name: "verdict".into(), schema: schema() });
-        let body = request_body("m", &req, false);
+        let req =
+            request(ResponseFormat::JsonSchema { name: "verdict".into(), schema: schema().into() });
+        let body = body_of("m", &req, false);
         assert_eq!(body["response_format"], json!({ "type": "json_object" }));
         let system = body["messages"][0]["content"].as_str().unwrap();
         assert!(system.starts_with("Be a critic.\n\n"), "{system}");
@@ -375,14 +447,14 @@ mod tests {
         // Without a system message, one is added first.
         let mut req = req;
         req.messages.remove(0);
-        let body = request_body("m", &req, false);
+        let body = body_of("m", &req, false);
         assert_eq!(body["messages"][0]["role"], "system");
         assert_eq!(body["messages"][1]["role"], "user");
     }
 
     #[test]
     fn json_object_and_schema_names() {
-        let body = request_body("m", &request(ResponseFormat::JsonObject), true);
+        let body = body_of("m", &request(ResponseFormat::JsonObject), true);
         assert_eq!(body["response_format"], json!({ "type": "json_object" }));
         assert_eq!(schema_name("my verdict.v2"), "my_verdict_v2");
         assert_eq!(schema_name(""), "response");
