@@ -34,10 +34,12 @@
 //! - [`validator`] — the [`Validator`] trait, the built-in validator kinds, composition
 //!   and presets (`validators/*.toml`).
 //! - [`config`] — layered configuration: raw serde structs, then one resolved object.
-//! - [`engine`] — the state machine that drives a run ([`Engine`], [`EngineBuilder`]).
+//! - [`engine`] — the state machine that drives a run ([`Engine`], [`EngineBuilder`]):
+//!   [`Engine::step`] advances a thought by one phase, [`Engine::run`] loops over it and
+//!   tells an [`Observer`] of every event and of the thought after every phase.
 //! - [`assemble`] — the wiring: configuration becomes providers, the middleware stack
 //!   (the one place its order is built), the cache layer, critics, validators and the
-//!   engine; and the dry-run planner.
+//!   engine; the engine of a stored thought ([`assemble::resume`]); the dry-run planner.
 //! - [`error`] — the library's error type (used by every module).
 //!
 //! The `redraft` binary's `cli` module sits on top of all of them.
@@ -49,6 +51,15 @@
 //! `engine` → `assemble` → (`cli`, in the binary). `error` and the private helpers
 //! (`files`, `json`) may be used by all. In particular `model` knows nothing of `config`, and
 //! `config` nothing of `engine`: configuration turns into objects only in [`assemble`].
+//!
+//! ## The public API
+//!
+//! The crate root re-exports what a typical use needs (the engine, its observer and
+//! cancellation, the `Thought`, configuration, the three plug-in traits). Each module
+//! re-exports its main types at its top; a submodule is public only where it is an API
+//! of its own (a provider, the HTTP transport, the call recorder, structured output).
+//! Everything else is `pub(crate)`: the `unreachable_pub` lint (in `Cargo.toml`) holds
+//! that line.
 
 pub mod assemble;
 pub mod cache;
@@ -63,9 +74,10 @@ pub mod model;
 pub mod thought;
 pub mod validator;
 
+pub use config::Config;
 pub use critic::Critic;
-pub use engine::{Engine, EngineBuilder, Event};
+pub use engine::{Cancel, Engine, EngineBuilder, Event, Observer};
 pub use error::Error;
 pub use model::LanguageModel;
-pub use thought::{StopReason, Thought};
+pub use thought::{ErrorInfo, ErrorKind, StopReason, Thought};
 pub use validator::Validator;

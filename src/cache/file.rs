@@ -11,14 +11,14 @@
 
 use super::entry::Entry;
 use super::key::CacheKey;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The directory tier.
 #[derive(Debug, Clone)]
-pub struct FileTier {
+pub(super) struct FileTier {
     inner: Arc<Inner>,
 }
 
@@ -31,24 +31,19 @@ struct Inner {
 
 impl FileTier {
     /// A tier in `dir` (created if missing) whose entries are valid for `ttl`.
-    pub fn new(dir: impl Into<PathBuf>, ttl: Option<Duration>) -> std::io::Result<Self> {
+    pub(super) fn new(dir: impl Into<PathBuf>, ttl: Option<Duration>) -> std::io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
         Ok(Self { inner: Arc::new(Inner { dir, ttl, warned: AtomicBool::new(false) }) })
     }
 
-    /// The directory.
-    pub fn dir(&self) -> &Path {
-        &self.inner.dir
-    }
-
     /// The path of `key`'s entry.
-    pub fn path_of(&self, key: &CacheKey) -> PathBuf {
+    pub(super) fn path_of(&self, key: &CacheKey) -> PathBuf {
         self.inner.dir.join(format!("{}.json", key.hex()))
     }
 
     /// The entry stored under `key`, if any and still valid.
-    pub async fn get(&self, key: &CacheKey) -> Option<Entry> {
+    pub(super) async fn get(&self, key: &CacheKey) -> Option<Entry> {
         let path = self.path_of(key);
         let ttl = self.inner.ttl;
         let key = *key;
@@ -83,7 +78,7 @@ impl FileTier {
 
     /// Store `entry` under `key` (write a new temporary file, then rename it; on error
     /// the temporary file is removed).
-    pub async fn put(&self, key: &CacheKey, entry: &Entry) {
+    pub(super) async fn put(&self, key: &CacheKey, entry: &Entry) {
         use std::io::Write;
         let path = self.path_of(key);
         let bytes = entry.to_bytes();

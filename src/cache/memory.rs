@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// The in-process tier.
 #[derive(Clone)]
-pub struct MemoryTier {
+pub(super) struct MemoryTier {
     map: moka::future::Cache<u128, Arc<Entry>>,
     ttl: Option<Duration>,
 }
@@ -25,7 +25,7 @@ impl std::fmt::Debug for MemoryTier {
 impl MemoryTier {
     /// A tier of at most `max_entries` answers, each valid for `ttl` (`None`: until
     /// evicted).
-    pub fn new(max_entries: u64, ttl: Option<Duration>) -> Self {
+    pub(super) fn new(max_entries: u64, ttl: Option<Duration>) -> Self {
         let mut builder = moka::future::Cache::builder().max_capacity(max_entries);
         if let Some(ttl) = ttl {
             builder = builder.time_to_live(ttl);
@@ -34,24 +34,14 @@ impl MemoryTier {
     }
 
     /// The entry stored under `key`, if any and still valid.
-    pub async fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
+    pub(super) async fn get(&self, key: &CacheKey) -> Option<Arc<Entry>> {
         let entry = self.map.get(&key.hash()).await?;
         // Entries repaired from a slower tier keep their original age.
         entry.is_valid_for(key, self.ttl).then_some(entry)
     }
 
     /// Store `entry` under `key`.
-    pub async fn put(&self, key: &CacheKey, entry: Arc<Entry>) {
+    pub(super) async fn put(&self, key: &CacheKey, entry: Arc<Entry>) {
         self.map.insert(key.hash(), entry).await;
-    }
-
-    /// How many answers the tier holds (approximately: eviction runs lazily).
-    pub fn len(&self) -> u64 {
-        self.map.entry_count()
-    }
-
-    /// Whether the tier holds no answer (approximately, like [`len`](Self::len)).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }

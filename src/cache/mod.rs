@@ -17,11 +17,11 @@
 //! The `LanguageModel` wrapper that uses it is
 //! [`crate::middleware::cache::Cached`], the outermost middleware layer.
 
-pub mod entry;
-pub mod file;
+mod entry;
+mod file;
 pub mod key;
-pub mod memory;
-pub mod redis;
+mod memory;
+mod redis;
 mod settings;
 
 pub use entry::{Entry, cacheable};

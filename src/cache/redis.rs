@@ -18,13 +18,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long the tier stays off after a failure before it tries Redis again.
-pub const RETRY_AFTER: Duration = Duration::from_secs(30);
+pub(super) const RETRY_AFTER: Duration = Duration::from_secs(30);
 /// How long connecting, or one command, may take.
 const TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The shared Redis tier.
 #[derive(Clone)]
-pub struct RedisTier {
+pub(super) struct RedisTier {
     inner: Arc<Inner>,
 }
 
@@ -62,7 +62,7 @@ impl RedisTier {
     /// A tier on the Redis at `url` (`redis://host:port/db`; a password in it is never
     /// shown), keys under `namespace`, entries valid for `ttl`. Fails only when the URL
     /// is not a Redis URL; the server is reached on first use.
-    pub fn new(url: &str, namespace: &str, ttl: Option<Duration>) -> Result<Self, String> {
+    pub(super) fn new(url: &str, namespace: &str, ttl: Option<Duration>) -> Result<Self, String> {
         let shown = super::mask_redis_url(url);
         let client = redis::Client::open(url)
             .map_err(|e| format!("invalid Redis URL `{shown}` ({:?})", e.kind()))?;
@@ -81,7 +81,7 @@ impl RedisTier {
 
     /// The same tier, waiting `retry_after` after a failure before trying Redis again.
     /// Default: [`RETRY_AFTER`]. Call before sharing the tier.
-    pub fn retry_after(mut self, retry_after: Duration) -> Self {
+    pub(super) fn retry_after(mut self, retry_after: Duration) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.retry_after = retry_after;
         }
@@ -89,12 +89,12 @@ impl RedisTier {
     }
 
     /// The Redis key of `key`: `<namespace>:cache:v1:<hash>`.
-    pub fn redis_key(&self, key: &CacheKey) -> String {
+    pub(super) fn redis_key(&self, key: &CacheKey) -> String {
         format!("{}:cache:v1:{}", self.inner.namespace, key.hex())
     }
 
     /// The entry stored under `key`, if Redis is reachable and holds a valid one.
-    pub async fn get(&self, key: &CacheKey) -> Option<Entry> {
+    pub(super) async fn get(&self, key: &CacheKey) -> Option<Entry> {
         let mut conn = self.connection().await?;
         let mut cmd = redis::cmd("GET");
         cmd.arg(self.redis_key(key));
@@ -104,7 +104,7 @@ impl RedisTier {
     }
 
     /// Store `entry` under `key`, expiring when the entry does (if Redis is reachable).
-    pub async fn put(&self, key: &CacheKey, entry: &Entry) {
+    pub(super) async fn put(&self, key: &CacheKey, entry: &Entry) {
         let Some(left) = entry.remaining(self.inner.ttl) else { return };
         let Some(mut conn) = self.connection().await else { return };
         let mut cmd = redis::cmd("SET");

@@ -4,15 +4,15 @@
 use crate::thought::Iteration;
 
 /// How many earlier reflections are passed back, at most (the most recent ones).
-pub const MAX_REFLECTIONS: usize = 3;
+pub(super) const MAX_REFLECTIONS: usize = 3;
 
 /// How many characters of each reflection are kept, at most.
-pub const MAX_REFLECTION_CHARS: usize = 600;
+pub(super) const MAX_REFLECTION_CHARS: usize = 600;
 
 /// The feedback `critic` gave on iterations before `current`, oldest first: only its
 /// valid verdicts (no error) with non-empty feedback, the last [`MAX_REFLECTIONS`], each
 /// cut to [`MAX_REFLECTION_CHARS`] characters.
-pub fn reflections(history: &[Iteration], critic: &str, current: usize) -> Vec<String> {
+pub(super) fn reflections(history: &[Iteration], critic: &str, current: usize) -> Vec<String> {
     // Walk back from the most recent iteration and stop at MAX_REFLECTIONS: the cost
     // of one critique is then independent of how long the run has been going (a scan
     // of the whole history each iteration made a long run quadratic).

@@ -12,13 +12,13 @@
 //! - [`single`] — the `single` strategy: [`TemplateCritic`], one model call per critique.
 //! - [`registry`] — built-ins plus user files, by name ([`Registry`]).
 
-pub mod definition;
-pub mod memory;
+mod definition;
+mod memory;
 mod own_model;
 mod prompt;
-pub mod registry;
-pub mod single;
-pub mod spec;
+mod registry;
+mod single;
+mod spec;
 
 pub use definition::Definition;
 pub use own_model::OwnModel;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The origin recorded for built-in critics.
-pub const BUILTIN_ORIGIN: &str = "built-in";
+pub(super) const BUILTIN_ORIGIN: &str = "built-in";
 
 /// The built-in critic files, compiled in.
 const BUILTINS: [(&str, &str); 3] = [

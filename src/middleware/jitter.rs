@@ -10,16 +10,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A source of numbers spread uniformly over `[0, 1)`.
-pub type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
+pub(crate) type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
 
 /// Fresh random jitter (not cryptographic; spreading retries is all it is for).
-pub fn random() -> Jitter {
+pub(crate) fn random() -> Jitter {
     let rng = XorShift::seeded();
     Arc::new(move || rng.next_f64())
 }
 
 /// Jitter that is always `value` (clamped to `[0, 1]`), for deterministic tests.
-pub fn fixed(value: f64) -> Jitter {
+#[cfg(test)]
+pub(crate) fn fixed(value: f64) -> Jitter {
     let value = value.clamp(0.0, 1.0);
     Arc::new(move || value)
 }

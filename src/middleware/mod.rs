@@ -56,7 +56,7 @@ mod bucket;
 pub mod cache;
 mod concurrency;
 mod fallback;
-pub mod jitter;
+pub(crate) mod jitter;
 mod rate_limit;
 mod registry;
 mod retry;

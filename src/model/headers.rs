@@ -13,7 +13,7 @@ const MIN_REDACTED_KEY_LEN: usize = 4;
 
 /// The header map of the user's custom headers, or why one of them cannot be sent
 /// (the reason names the header, never its value).
-pub fn custom_headers(headers: &BTreeMap<String, String>) -> Result<HeaderMap, String> {
+pub(crate) fn custom_headers(headers: &BTreeMap<String, String>) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
         let header = HeaderName::from_bytes(name.trim().as_bytes())
@@ -29,13 +29,17 @@ pub fn custom_headers(headers: &BTreeMap<String, String>) -> Result<HeaderMap, S
 }
 
 /// The trimmed key, when there is a non-empty one.
-pub fn key_text(key: Option<&SecretString>) -> Option<&str> {
+pub(crate) fn key_text(key: Option<&SecretString>) -> Option<&str> {
     key.map(|k| k.expose_secret().trim()).filter(|k| !k.is_empty())
 }
 
 /// `prefix` + the key as a sensitive header value; an [`ModelErrorKind::Auth`] error
 /// for `provider` (without the key) when the key cannot be sent in a header.
-pub fn secret_value(provider: &str, prefix: &str, key: &str) -> Result<HeaderValue, ModelError> {
+pub(crate) fn secret_value(
+    provider: &str,
+    prefix: &str,
+    key: &str,
+) -> Result<HeaderValue, ModelError> {
     let mut value = HeaderValue::from_str(&format!("{prefix}{key}")).map_err(|_| {
         ModelError::new(
             ModelErrorKind::Auth,
@@ -48,7 +52,7 @@ pub fn secret_value(provider: &str, prefix: &str, key: &str) -> Result<HeaderVal
 }
 
 /// `error` with `key` scrubbed from its message, in case a server echoed it back.
-pub fn redact(mut error: ModelError, key: Option<&SecretString>) -> ModelError {
+pub(crate) fn redact(mut error: ModelError, key: Option<&SecretString>) -> ModelError {
     if let Some(key) = key_text(key)
         && key.len() >= MIN_REDACTED_KEY_LEN
         && error.message.contains(key)

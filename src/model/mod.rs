@@ -9,18 +9,18 @@ pub mod anthropic;
 pub mod call;
 mod error;
 pub mod gemini;
-pub mod headers;
-pub mod http;
+pub(crate) mod headers;
+pub(crate) mod http;
 pub mod local;
-pub mod ndjson;
+pub(crate) mod ndjson;
 pub mod ollama;
 pub mod openai;
 #[cfg(feature = "test-util")]
 pub mod scripted;
-pub mod sse;
+pub(crate) mod sse;
 pub mod stream;
 pub mod structured;
-pub mod trace;
+pub(crate) mod trace;
 pub mod transport;
 pub mod url;
 

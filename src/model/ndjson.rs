@@ -4,19 +4,14 @@
 
 /// Incremental decoder state.
 #[derive(Debug, Default)]
-pub struct NdjsonDecoder {
+pub(crate) struct NdjsonDecoder {
     line: Vec<u8>,
 }
 
 impl NdjsonDecoder {
-    /// A decoder at the start of a stream.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Feed bytes; returns the values of the lines they complete (an invalid line is
     /// an `Err` with the parser's message).
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<Result<serde_json::Value, String>> {
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Vec<Result<serde_json::Value, String>> {
         let mut out = Vec::new();
         for &b in bytes {
             if b == b'\n' {
@@ -30,7 +25,7 @@ impl NdjsonDecoder {
     }
 
     /// The end of the stream: a last line without a newline still counts.
-    pub fn finish(&mut self) -> Vec<Result<serde_json::Value, String>> {
+    pub(crate) fn finish(&mut self) -> Vec<Result<serde_json::Value, String>> {
         let mut out = Vec::new();
         let line = std::mem::take(&mut self.line);
         parse_line(&line, &mut out);
@@ -53,7 +48,7 @@ mod tests {
 
     #[test]
     fn blank_lines_and_crlf_are_fine_and_garbage_is_an_error() {
-        let mut d = NdjsonDecoder::new();
+        let mut d = NdjsonDecoder::default();
         let mut out = d.push(b"{\"a\":1}\r\n\n{\"b\":\"\xc3\xa9\"}\nnot json\n");
         out.extend(d.finish());
         assert_eq!(out.len(), 3);
@@ -70,7 +65,7 @@ mod tests {
             let stream: String = texts.iter().map(|t| format!("{}\n", serde_json::json!({"t": t}))).collect();
             let bytes = stream.as_bytes();
             let cut = cut % (bytes.len() + 1);
-            let mut d = NdjsonDecoder::new();
+            let mut d = NdjsonDecoder::default();
             let mut out = d.push(&bytes[..cut]);
             out.extend(d.push(&bytes[cut..]));
             out.extend(d.finish());

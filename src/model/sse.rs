@@ -25,7 +25,7 @@ pub struct SseEvent {
 
 /// Incremental decoder state.
 #[derive(Debug, Default)]
-pub struct SseDecoder {
+pub(crate) struct SseDecoder {
     line: Vec<u8>,
     after_cr: bool,
     event: Option<String>,
@@ -33,13 +33,8 @@ pub struct SseDecoder {
 }
 
 impl SseDecoder {
-    /// A decoder at the start of a stream.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Feed bytes; returns the events they complete.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         let mut out = Vec::new();
         for &b in bytes {
             match b {
@@ -59,7 +54,7 @@ impl SseDecoder {
     }
 
     /// The end of the stream: a last event not followed by a blank line still counts.
-    pub fn finish(&mut self) -> Vec<SseEvent> {
+    pub(crate) fn finish(&mut self) -> Vec<SseEvent> {
         let mut out = Vec::new();
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
@@ -108,7 +103,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn decode_all(chunks: &[&[u8]]) -> Vec<SseEvent> {
-        let mut d = SseDecoder::new();
+        let mut d = SseDecoder::default();
         let mut out: Vec<_> = chunks.iter().flat_map(|c| d.push(c)).collect();
         out.extend(d.finish());
         out

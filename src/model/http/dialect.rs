@@ -82,7 +82,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
 /// `body` serialised as compact JSON, for a request about `request`: the buffer is
 /// sized for the messages up front, so a long conversation is not copied as it grows.
-pub fn json_bytes(body: &impl Serialize, request: &Request) -> Vec<u8> {
+pub(crate) fn json_bytes(body: &impl Serialize, request: &Request) -> Vec<u8> {
     let size: usize = request.messages.iter().map(|m| m.content.len() + 32).sum();
     let mut out = Vec::with_capacity(size + 512);
     // Serialising these bodies (strings, numbers, JSON values) into a `Vec` cannot fail.

@@ -20,8 +20,8 @@
 mod dialect;
 mod schema;
 
-pub use dialect::{Dialect, Endpoints, json_bytes};
-pub use schema::SchemaSupport;
+pub(crate) use dialect::{Dialect, Endpoints, json_bytes};
+pub(crate) use schema::SchemaSupport;
 
 use super::headers::{key_text, redact};
 use super::stream::{CompletionStream, decode};

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The "server rejected schemas, remember it" flag every dialect shares.
 #[derive(Debug)]
-pub struct SchemaSupport(AtomicBool);
+pub(crate) struct SchemaSupport(AtomicBool);
 
 impl Default for SchemaSupport {
     fn default() -> Self {
@@ -17,7 +17,7 @@ impl Default for SchemaSupport {
 
 impl SchemaSupport {
     /// Whether schemas are still sent as such.
-    pub fn get(&self) -> bool {
+    pub(crate) fn get(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 
@@ -25,7 +25,12 @@ impl SchemaSupport {
     /// [`ModelErrorKind::UnsupportedFormat`] and `request` asked for a schema that was
     /// really sent (`sent_schema_support` is what [`get`](Self::get) said when the body
     /// was built). Returns whether this call is the one that learned it.
-    pub fn learn(&self, error: &ModelError, request: &Request, sent_schema_support: bool) -> bool {
+    pub(crate) fn learn(
+        &self,
+        error: &ModelError,
+        request: &Request,
+        sent_schema_support: bool,
+    ) -> bool {
         let sent_schema =
             sent_schema_support && matches!(request.format, ResponseFormat::JsonSchema { .. });
         error.kind == ModelErrorKind::UnsupportedFormat
