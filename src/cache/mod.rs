@@ -3,10 +3,10 @@
 //!
 //! - [`key`] — what makes two requests the same ([`CacheKey`]), hashed stably so the
 //!   key is the same in every process.
-//! - [`entry`] — a cached answer as stored ([`Entry`]), and what may be cached at all
+//! - `entry` — a cached answer as stored ([`Entry`]), and what may be cached at all
 //!   ([`cacheable`]: never errors, answers cut off at the token limit, filtered or
 //!   empty ones).
-//! - [`memory`], [`file`](mod@file), [`redis`] — the tiers: in-process (moka, bounded by size
+//! - `memory`, `file`, `redis` — the tiers: in-process (moka, bounded by size
 //!   and TTL), a directory of JSON files (atomic writes), a shared Redis (namespaced
 //!   keys with TTLs).
 //! - [`ResponseCache`] (this file) — the tiers together: **read-through** memory →

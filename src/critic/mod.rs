@@ -4,13 +4,13 @@
 //! `needs_improvement`, `confidence`, `feedback`, `suggestions`. Critics of one
 //! iteration run concurrently; one that errors does not vote.
 //!
-//! - [`spec`] — a critic file parsed and checked ([`CriticSpec`]).
+//! - `spec` — a critic file parsed and checked ([`CriticSpec`]).
 //! - `prompt` — the templates: strict minijinja, checked when a critic is loaded.
-//! - [`definition`] — a critic resolved ([`Definition`]): templates compiled once, vars
+//! - `definition` — a critic resolved ([`Definition`]): templates compiled once, vars
 //!   applied; what the configuration holds and the engine binds to a model.
-//! - [`memory`] — a critic's own earlier feedback, bounded (Reflexion).
-//! - [`single`] — the `single` strategy: [`TemplateCritic`], one model call per critique.
-//! - [`registry`] — built-ins plus user files, by name ([`Registry`]).
+//! - `memory` — a critic's own earlier feedback, bounded (Reflexion).
+//! - `single` — the `single` strategy: [`TemplateCritic`], one model call per critique.
+//! - `registry` — built-ins plus user files, by name ([`Registry`]).
 
 mod definition;
 mod memory;

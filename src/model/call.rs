@@ -128,7 +128,7 @@ impl CallLog {
 ///
 /// When the returned future is dropped before the answer (Ctrl-C, the run's deadline,
 /// a critic's timeout), the call is still recorded: every attempt that failed so far
-/// and the request in flight, if one was (see [`trace`](super::trace)).
+/// and the request in flight, if one was (see `trace`).
 pub async fn call(
     model: &dyn LanguageModel,
     request: &Request,

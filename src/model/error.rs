@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::thought::ErrorInfo;
-/// What kind of failure a model call met: the `Thought`'s [`ErrorKind`], so a stored
+/// What kind of failure a model call met: the `Thought`'s [`ErrorKind`](crate::thought::ErrorKind), so a stored
 /// call record keeps it as it is. A model error is one of the first eleven kinds
 /// (`rate_limit` … `malformed`), or `budget` when a budget refused the call.
 pub use crate::thought::ErrorKind as ModelErrorKind;

@@ -1,6 +1,6 @@
 //! Language models: the [`LanguageModel`] trait, its request and completion types,
 //! the typed [`ModelError`], the recorder every call goes through ([`call`]) and the
-//! live trace of each call ([`trace`]), structured JSON output ([`structured`]), the
+//! live trace of each call (`trace`), structured JSON output ([`structured`]), the
 //! providers (one [`http::HttpModel`] over per-vendor dialects, on one HTTP transport),
 //! and the in-process local model. The layers that wrap a model (retry, limits,
 //! fallback, cache) are [`crate::middleware`].
@@ -10,7 +10,7 @@ pub mod call;
 mod error;
 pub mod gemini;
 pub(crate) mod headers;
-pub(crate) mod http;
+pub mod http;
 pub mod local;
 pub(crate) mod ndjson;
 pub mod ollama;

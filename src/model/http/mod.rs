@@ -1,6 +1,6 @@
 //! One HTTP model for every vendor: [`HttpModel`] implements
 //! [`LanguageModel`] once over the shared [`Transport`], and a per-vendor
-//! [`Dialect`] supplies only the translation (URLs, headers, body, response, error
+//! `Dialect` supplies only the translation (URLs, headers, body, response, error
 //! classification, stream framing and decoding).
 //!
 //! What is written here once, for every dialect:
@@ -10,7 +10,7 @@
 //!   for the audit trail the moment it leaves;
 //! - the user's custom headers, then the dialect's headers and key on top;
 //! - a key a server echoed back is scrubbed from every error;
-//! - a server that rejects JSON schemas is remembered ([`SchemaSupport`]), and
+//! - a server that rejects JSON schemas is remembered (`SchemaSupport`), and
 //!   [`LanguageModel::supports_json_schema`] says so;
 //! - the stream idle timeout.
 //!
