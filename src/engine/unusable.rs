@@ -120,6 +120,22 @@ struct WordHashes<'a> {
     at: usize,
 }
 
+/// What an ASCII byte is to [`WordHashes`]: its lower-case form if it is a letter or a
+/// digit, else 0 (a separator); every byte from 0x80 up is [`NOT_ASCII`].
+static ASCII: [u8; 256] = {
+    let mut table = [NOT_ASCII; 256];
+    let mut b = 0;
+    while b < 0x80 {
+        let byte = b as u8;
+        table[b] = if byte.is_ascii_alphanumeric() { byte.to_ascii_lowercase() } else { 0 };
+        b += 1;
+    }
+    table
+};
+
+/// The [`ASCII`] entry of a byte that starts or continues a multi-byte character.
+const NOT_ASCII: u8 = 0xff;
+
 impl Iterator for WordHashes<'_> {
     type Item = u64;
 
@@ -128,21 +144,26 @@ impl Iterator for WordHashes<'_> {
         let mut hash = WORD_SEED;
         let mut in_word = false;
         while let Some(&byte) = bytes.get(self.at) {
-            let (letter, len) = if byte.is_ascii() {
-                let letter = byte.is_ascii_alphanumeric();
-                if letter {
-                    hash = mix(hash, char::from(byte.to_ascii_lowercase()));
+            let letter = match ASCII[usize::from(byte)] {
+                0 => {
+                    self.at += 1;
+                    false
                 }
-                (letter, 1)
-            } else {
-                let c = self.text[self.at..].chars().next().unwrap_or_default();
-                let letter = c.is_alphanumeric();
-                if letter {
-                    hash = c.to_lowercase().fold(hash, mix);
+                NOT_ASCII => {
+                    let c = self.text[self.at..].chars().next().unwrap_or_default();
+                    self.at += c.len_utf8();
+                    let letter = c.is_alphanumeric();
+                    if letter {
+                        hash = c.to_lowercase().fold(hash, mix);
+                    }
+                    letter
                 }
-                (letter, c.len_utf8())
+                lower => {
+                    self.at += 1;
+                    hash = mix(hash, char::from(lower));
+                    true
+                }
             };
-            self.at += len;
             if letter {
                 in_word = true;
             } else if in_word {
