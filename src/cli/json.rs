@@ -44,9 +44,20 @@ impl Pretty<'_> {
 
     /// A line break and the indent of the current depth.
     fn newline(&mut self) {
-        self.out.push(b'\n');
-        for _ in 0..self.indent {
-            self.out.extend_from_slice(b"  ");
+        /// A line break and the indents of the first 32 depths.
+        const LINE: [u8; 65] = {
+            let mut line = [b' '; 65];
+            line[0] = b'\n';
+            line
+        };
+        match LINE.get(..1 + 2 * self.indent) {
+            Some(line) => self.out.extend_from_slice(line),
+            None => {
+                self.out.extend_from_slice(&LINE);
+                for _ in LINE.len() / 2..self.indent {
+                    self.out.extend_from_slice(b"  ");
+                }
+            }
         }
     }
 }
@@ -67,11 +78,19 @@ impl<'a> Compound<'_, Pretty<'a>> {
         self.ser.newline();
     }
 
-    /// A member's key (a plain string) and the `": "` after it.
+    /// A member's key (a struct's field name) and the `": "` after it.
     fn key(&mut self, key: &str) {
         self.element();
-        escape::push_str(self.ser.out, key);
-        self.ser.out.extend_from_slice(b": ");
+        if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            // Nothing to escape, as in every field name but odd renames.
+            let out = &mut *self.ser.out;
+            out.push(b'"');
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\": ");
+        } else {
+            escape::push_str(self.ser.out, key);
+            self.ser.out.extend_from_slice(b": ");
+        }
     }
 
     /// Close with `close`, on a line of its own unless nothing was written.
@@ -606,6 +625,8 @@ mod tests {
         assert_eq!(ours(&bytes), theirs(&bytes));
         let numbers = (u128::MAX, i128::MIN, f32::INFINITY, 1e300_f64, -0.0_f64, u64::MAX);
         assert_eq!(ours(&numbers), theirs(&numbers));
+        let deep = (0..40).fold(json!("x"), |v, i| json!({"k": [v, i]}));
+        assert_eq!(ours(&deep), theirs(&deep), "deeper than the indents kept");
         let floats: BTreeMap<String, f64> = [("1.5".to_owned(), 1.5)].into();
         assert_eq!(ours(&floats), theirs(&floats));
     }
