@@ -33,6 +33,7 @@ use crate::json::{push_str, push_value as push_json};
 use crate::model::{Request, ResponseFormat, Role};
 use serde_json::Value;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 /// The version of the key layout; bump it when what goes into the key changes.
 const VERSION: u32 = 2;
@@ -143,7 +144,7 @@ fn canonical_bytes(
             out.extend_from_slice(b"{\"name\":");
             push_str(&mut out, name);
             out.extend_from_slice(b",\"schema\":");
-            write_canonical(schema, &mut out);
+            push_canonical_schema(schema, &mut out);
             out.extend_from_slice(b",\"type\":\"json_schema\"}");
         }
     }
@@ -180,6 +181,36 @@ fn canonical_bytes(
     push_json(&mut out, &VERSION);
     out.push(b'}');
     out
+}
+
+/// How many schemas' canonical texts [`push_canonical_schema`] remembers.
+const SCHEMAS_KEPT: usize = 4;
+
+/// The canonical texts of the last few schemas keyed, by the schema's `Arc`: a critic
+/// sends the same shared schema with every request, so it is canonicalised once, not
+/// on every call. Each entry holds its `Arc`, so the schema it stands for stays alive
+/// and unchanged (a value behind an `Arc` held twice cannot be mutated in place) and its
+/// address cannot be reused by another schema.
+static SCHEMAS: Mutex<Vec<KeptSchema>> = Mutex::new(Vec::new());
+
+/// A schema and its canonical text.
+type KeptSchema = (Arc<Value>, Arc<[u8]>);
+
+/// `schema` as [`write_canonical`] writes it, remembered per `Arc` (see [`SCHEMAS`]).
+fn push_canonical_schema(schema: &Arc<Value>, out: &mut Vec<u8>) {
+    let Ok(mut kept) = SCHEMAS.lock() else {
+        return write_canonical(schema, out);
+    };
+    if let Some((_, text)) = kept.iter().find(|(s, _)| Arc::ptr_eq(s, schema)) {
+        out.extend_from_slice(text);
+        return;
+    }
+    let start = out.len();
+    write_canonical(schema, out);
+    if kept.len() == SCHEMAS_KEPT {
+        kept.remove(0);
+    }
+    kept.push((Arc::clone(schema), Arc::from(&out[start..])));
 }
 
 /// JSON with object keys sorted at every level, no spaces: one text per value,
@@ -356,6 +387,29 @@ mod tests {
         let a: Value = serde_json::from_str(r#"{"type":"object","required":["a"]}"#).unwrap();
         let b: Value = serde_json::from_str(r#"{"required":["a"],"type":"object"}"#).unwrap();
         assert_eq!(schema(a), schema(b));
+    }
+
+    #[test]
+    fn a_remembered_schema_gives_the_key_a_fresh_one_gives() {
+        let with = |schema: &Arc<Value>| {
+            let mut r = request("x", 0.1);
+            r.format = ResponseFormat::JsonSchema { name: "s".into(), schema: Arc::clone(schema) };
+            (canonical_text("openai", "m", None, &r, 0), canonical_via_value(&r, None, 0))
+        };
+        // More schemas than are remembered, each keyed twice through its own Arc and
+        // once through a fresh copy: every text is the one the value layout gives.
+        let schemas: Vec<Arc<Value>> = (0..SCHEMAS_KEPT + 2)
+            .map(|i| Arc::new(serde_json::json!({"type": "object", "i": i, "b": [i]})))
+            .collect();
+        for _ in 0..2 {
+            for schema in &schemas {
+                let (direct, via_value) = with(schema);
+                assert_eq!(direct, via_value);
+                assert_eq!(direct, with(&Arc::new(Value::clone(schema))).0);
+            }
+        }
+        let texts: std::collections::HashSet<String> = schemas.iter().map(|s| with(s).0).collect();
+        assert_eq!(texts.len(), schemas.len(), "different schemas, different texts");
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 pub(crate) mod args;
 mod in_place;
 mod input;
+mod json;
 mod list;
 mod model;
 mod output;

@@ -129,7 +129,7 @@ fn report(thought: &Thought, json: bool) -> Result<(), Failure> {
     if json {
         // Serialised once, into one buffer written out whole.
         let mut text = Vec::with_capacity(64 * 1024);
-        serde_json::to_writer_pretty(&mut text, thought)
+        super::json::to_writer_pretty(&mut text, thought)
             .map_err(|e| Failure::Runtime(anyhow!("cannot serialise the thought: {e}")))?;
         text.push(b'\n');
         super::write_stdout(&text)?;

@@ -26,15 +26,30 @@ pub(crate) fn echoes_instructions(
     it: &Iteration,
     input: &str,
 ) -> bool {
-    let asked: Shingles = request.messages.iter().flat_map(|m| shingles(&m.content)).collect();
-    let mut own: Shingles = shingles(&it.text).chain(shingles(input)).collect();
-    for c in &it.critiques {
-        own.extend(shingles(&c.feedback));
-        for s in &c.suggestions {
-            own.extend(shingles(s));
+    // Sets only of the revision's runs, which is short: first those the request has
+    // too, then strike every one the text, the input or the feedback has.
+    let mine: Shingles = shingles(revision).collect();
+    if mine.is_empty() {
+        return false;
+    }
+    let mut echoed: Shingles = request
+        .messages
+        .iter()
+        .flat_map(|m| shingles(&m.content))
+        .filter(|s| mine.contains(s))
+        .collect();
+    let own = [it.text.as_str(), input].into_iter().chain(it.critiques.iter().flat_map(|c| {
+        std::iter::once(c.feedback.as_str()).chain(c.suggestions.iter().map(String::as_str))
+    }));
+    for text in own {
+        if echoed.is_empty() {
+            break;
+        }
+        for s in shingles(text) {
+            echoed.remove(&s);
         }
     }
-    shingles(revision).any(|s| asked.contains(&s) && !own.contains(&s))
+    !echoed.is_empty()
 }
 
 /// The share of a text's content words a revision must keep, or of the revision's
@@ -74,9 +89,9 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 fn shingles(text: &str) -> impl Iterator<Item = u64> + '_ {
     let mut window = [0u64; ECHO_WORDS];
     let mut seen = 0usize;
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).filter_map(move |w| {
+    WordHashes { text, at: 0 }.filter_map(move |w| {
         window.rotate_left(1);
-        window[ECHO_WORDS - 1] = word_hash(w);
+        window[ECHO_WORDS - 1] = w;
         seen += 1;
         (seen >= ECHO_WORDS).then(|| {
             window
@@ -89,12 +104,74 @@ fn shingles(text: &str) -> impl Iterator<Item = u64> + '_ {
 /// An odd multiplier that spreads bits (from the FNV and Fx hashes' family).
 const MIX: u64 = 0x0100_0000_01b3_0f2b;
 
-/// A hash of `word`, lower-cased as [`words`] does.
-fn word_hash(word: &str) -> u64 {
-    let mix = |h: u64, c: char| (h ^ u64::from(c)).wrapping_mul(MIX);
-    word.chars().fold(0x8422_2325_cbf2_9ce4, |h, c| {
-        if c.is_ascii() { mix(h, c.to_ascii_lowercase()) } else { c.to_lowercase().fold(h, mix) }
-    })
+/// The hash of a word before its first character.
+const WORD_SEED: u64 = 0x8422_2325_cbf2_9ce4;
+
+/// `h` with the character `c` mixed in.
+fn mix(h: u64, c: char) -> u64 {
+    (h ^ u64::from(c)).wrapping_mul(MIX)
+}
+
+/// A hash of each of a text's words as [`words`] splits and lower-cases them, in one
+/// pass over its bytes (ASCII without decoding a character).
+struct WordHashes<'a> {
+    text: &'a str,
+    /// The byte where the next word's search starts.
+    at: usize,
+}
+
+/// What an ASCII byte is to [`WordHashes`]: its lower-case form if it is a letter or a
+/// digit, else 0 (a separator); every byte from 0x80 up is [`NOT_ASCII`].
+static ASCII: [u8; 256] = {
+    let mut table = [NOT_ASCII; 256];
+    let mut b = 0;
+    while b < 0x80 {
+        let byte = b as u8;
+        table[b] = if byte.is_ascii_alphanumeric() { byte.to_ascii_lowercase() } else { 0 };
+        b += 1;
+    }
+    table
+};
+
+/// The [`ASCII`] entry of a byte that starts or continues a multi-byte character.
+const NOT_ASCII: u8 = 0xff;
+
+impl Iterator for WordHashes<'_> {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        let bytes = self.text.as_bytes();
+        let mut hash = WORD_SEED;
+        let mut in_word = false;
+        while let Some(&byte) = bytes.get(self.at) {
+            let letter = match ASCII[usize::from(byte)] {
+                0 => {
+                    self.at += 1;
+                    false
+                }
+                NOT_ASCII => {
+                    let c = self.text[self.at..].chars().next().unwrap_or_default();
+                    self.at += c.len_utf8();
+                    let letter = c.is_alphanumeric();
+                    if letter {
+                        hash = c.to_lowercase().fold(hash, mix);
+                    }
+                    letter
+                }
+                lower => {
+                    self.at += 1;
+                    hash = mix(hash, char::from(lower));
+                    true
+                }
+            };
+            if letter {
+                in_word = true;
+            } else if in_word {
+                return Some(hash);
+            }
+        }
+        in_word.then_some(hash)
+    }
 }
 
 /// A set of shingle hashes. They are hashes already, so the set uses them as they are.
@@ -196,6 +273,46 @@ mod tests {
         assert_eq!(shingles("three words only").count(), 0);
         let c: Vec<u64> = shingles("only the rewritten output").collect();
         assert!(!a.contains(&c[0]), "order matters");
+    }
+
+    /// The word hashes as they were computed before [`WordHashes`]: the text split as
+    /// [`words`] splits it, each character lower-cased on its own (so a final `Σ` is
+    /// `σ`, as `char::to_lowercase` has it) and mixed in from [`WORD_SEED`].
+    fn reference_word_hashes(text: &str) -> Vec<u64> {
+        let word_hash = |word: &str| {
+            word.chars().fold(WORD_SEED, |h, c| {
+                if c.is_ascii() {
+                    mix(h, c.to_ascii_lowercase())
+                } else {
+                    c.to_lowercase().fold(h, mix)
+                }
+            })
+        };
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(word_hash)
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn word_hashes_are_those_of_the_words(text in any_text()) {
+            let ours: Vec<u64> = WordHashes { text: &text, at: 0 }.collect();
+            proptest::prop_assert_eq!(ours, reference_word_hashes(&text));
+        }
+    }
+
+    fn any_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![any::<String>(), "[a-zA-Z0-9 ,.'!\\n\\tÉéßİ🦀ǅ٣-]{0,60}"]
+    }
+
+    #[test]
+    fn word_hashes_split_and_fold_as_words_does() {
+        for text in ["", "  ", "Straße İstanbul ǅemal ٣٤ x", "a,b;;c-d 🦀e", "ΣΑΣ end."] {
+            let ours: Vec<u64> = WordHashes { text, at: 0 }.collect();
+            assert_eq!(ours, reference_word_hashes(text), "{text:?}");
+        }
     }
 
     #[test]
