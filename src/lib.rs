@@ -28,6 +28,9 @@
 //!   HTTP transport, and the in-process local model.
 //! - [`cache`] — the response cache: a stable key per request, and memory, Redis and
 //!   file tiers.
+//! - [`store`] — where thoughts are kept: the [`ThoughtStore`] trait (save, load, list
+//!   newest first, search, delete, ids by unique prefix), a small summary per thought
+//!   for listing and search, and memory, file and Redis backends.
 //! - [`middleware`] — the layers around a model: retry, rate and concurrency limits,
 //!   timeout, fallback, and the cache layer; what each does and why in that order.
 //! - [`critic`] — the [`Critic`] trait and critics defined as data (`critics/*.toml`).
@@ -47,9 +50,10 @@
 //! ## The import rule
 //!
 //! Imports run one way: each module uses only those listed before it —
-//! `thought` → `model` → `cache` → `middleware` → {`critic`, `validator`} → `config` →
+//! `thought` → `model` → {`cache`, `store`} → `middleware` → {`critic`, `validator`} → `config` →
 //! `engine` → `assemble` → (`cli`, in the binary). `error` and the private helpers
-//! (`files`, `json`) may be used by all. In particular `model` knows nothing of `config`, and
+//! (`files`, `json`, and `backend`: the file-directory and Redis I/O that `cache`
+//! and `store` share) may be used by all. In particular `model` knows nothing of `config`, and
 //! `config` nothing of `engine`: configuration turns into objects only in [`assemble`].
 //!
 //! ## The public API
@@ -62,6 +66,7 @@
 //! that line.
 
 pub mod assemble;
+mod backend;
 pub mod cache;
 pub mod config;
 pub mod critic;
@@ -71,6 +76,7 @@ mod files;
 mod json;
 pub mod middleware;
 pub mod model;
+pub mod store;
 pub mod thought;
 pub mod validator;
 
@@ -79,5 +85,6 @@ pub use critic::Critic;
 pub use engine::{Cancel, Engine, EngineBuilder, Event, Observer};
 pub use error::Error;
 pub use model::LanguageModel;
+pub use store::ThoughtStore;
 pub use thought::{ErrorInfo, ErrorKind, StopReason, Thought};
 pub use validator::Validator;

@@ -1,16 +1,18 @@
 //! The file tier: one JSON file per answer in a directory, `<dir>/<hash>.json`, kept
 //! across runs.
 //!
-//! Writes are atomic (`atomic-write-file`): the entry is written to a temporary file in
-//! the same directory, created exclusively under a random name (so a file or symlink
-//! planted there is never written through), then renamed over the final name, so a
-//! reader never sees half an entry and two writers of one key leave one whole entry. The TTL is checked against the time stored
+//! Writes are atomic and fsynced (the shared directory backend, `backend::dir`, over
+//! `atomic-write-file`): the entry is written to a temporary file in the same
+//! directory, created exclusively under a random name (so a file or symlink planted
+//! there is never written through), then renamed over the final name, so a reader
+//! never sees half an entry and two writers of one key leave one whole entry. The TTL is checked against the time stored
 //! in the entry (file times can be changed by copies and backups); an expired file is
 //! removed when it is read. An I/O error never fails a call: the tier logs one warning
 //! and answers "miss".
 
 use super::entry::Entry;
 use super::key::CacheKey;
+use crate::backend::dir::Dir;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +26,7 @@ pub(super) struct FileTier {
 
 #[derive(Debug)]
 struct Inner {
-    dir: PathBuf,
+    dir: Dir,
     ttl: Option<Duration>,
     warned: AtomicBool,
 }
@@ -32,34 +34,40 @@ struct Inner {
 impl FileTier {
     /// A tier in `dir` (created if missing) whose entries are valid for `ttl`.
     pub(super) fn new(dir: impl Into<PathBuf>, ttl: Option<Duration>) -> std::io::Result<Self> {
-        let dir = dir.into();
-        std::fs::create_dir_all(&dir)?;
+        let dir = Dir::open(dir, true)?;
         Ok(Self { inner: Arc::new(Inner { dir, ttl, warned: AtomicBool::new(false) }) })
     }
 
+    /// The file name of `key`'s entry.
+    fn name_of(key: &CacheKey) -> String {
+        format!("{}.json", key.hex())
+    }
+
     /// The path of `key`'s entry.
+    #[cfg(test)]
     pub(super) fn path_of(&self, key: &CacheKey) -> PathBuf {
-        self.inner.dir.join(format!("{}.json", key.hex()))
+        self.inner.dir.path_of(&Self::name_of(key))
     }
 
     /// The entry stored under `key`, if any and still valid.
     pub(super) async fn get(&self, key: &CacheKey) -> Option<Entry> {
-        let path = self.path_of(key);
-        let ttl = self.inner.ttl;
+        let inner = self.inner.clone();
         let key = *key;
-        let read = tokio::task::spawn_blocking(move || match std::fs::read(&path) {
-            Ok(bytes) => {
-                let entry = Entry::from_bytes(&bytes)?;
-                if entry.remaining(ttl).is_none() {
-                    // Expired: nobody will want it again. Another process may have
-                    // removed it already, which is just as good.
-                    let _ = std::fs::remove_file(&path);
-                    return None;
-                }
-                entry.is_valid_for(&key, ttl).then_some(Ok(entry))
+        let read = tokio::task::spawn_blocking(move || {
+            let name = Self::name_of(&key);
+            let bytes = match inner.dir.read(&name) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            };
+            let entry = Entry::from_bytes(&bytes)?;
+            if entry.remaining(inner.ttl).is_none() {
+                // Expired: nobody will want it again. Another process may have
+                // removed it already, which is just as good.
+                let _ = inner.dir.remove(&name);
+                return None;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => Some(Err(e)),
+            entry.is_valid_for(&key, inner.ttl).then_some(Ok(entry))
         })
         .await;
         match read {
@@ -79,15 +87,10 @@ impl FileTier {
     /// Store `entry` under `key` (write a new temporary file, then rename it; on error
     /// the temporary file is removed).
     pub(super) async fn put(&self, key: &CacheKey, entry: &Entry) {
-        use std::io::Write;
-        let path = self.path_of(key);
+        let inner = self.inner.clone();
+        let name = Self::name_of(key);
         let bytes = entry.to_bytes();
-        let written = tokio::task::spawn_blocking(move || {
-            let mut file = atomic_write_file::AtomicWriteFile::open(&path)?;
-            file.write_all(&bytes)?;
-            file.commit()
-        })
-        .await;
+        let written = tokio::task::spawn_blocking(move || inner.dir.write(&name, &bytes)).await;
         match written {
             Ok(Ok(())) => {}
             Ok(Err(e)) => self.warn("write", &e.to_string()),
@@ -97,7 +100,7 @@ impl FileTier {
 
     /// Log the first failure only; later ones at debug level.
     fn warn(&self, op: &str, error: &str) {
-        let dir = self.inner.dir.display();
+        let dir = self.inner.dir.path().display();
         if self.inner.warned.swap(true, Ordering::Relaxed) {
             tracing::debug!("file cache {dir}: cannot {op} an entry: {error}");
         } else {

@@ -8,7 +8,8 @@
 //!   empty ones).
 //! - `memory`, `file`, `redis` — the tiers: in-process (moka, bounded by size
 //!   and TTL), a directory of JSON files (atomic writes), a shared Redis (namespaced
-//!   keys with TTLs).
+//!   keys with TTLs). The file and Redis I/O is the backend layer the thought store
+//!   shares (`backend`).
 //! - [`ResponseCache`] (this file) — the tiers together: **read-through** memory →
 //!   Redis → file, filling the faster tiers from a slower one's hit (read repair,
 //!   with the entry's remaining TTL), and **write-through** to every tier. A tier that
@@ -293,11 +294,10 @@ impl CacheBuilder {
         };
         let redis = match &self.redis_url {
             Some(url) => Some(
-                RedisTier::new(url, &self.redis_namespace, self.ttl)
+                RedisTier::new(url, &self.redis_namespace, self.ttl, self.redis_retry_after)
                     .map_err(|reason| {
                         Error::config("cache builder", Some("cache.redis_url"), reason)
-                    })?
-                    .retry_after(self.redis_retry_after),
+                    })?,
             ),
             None => None,
         };

@@ -30,18 +30,4 @@ impl CacheConfig {
     }
 }
 
-/// A Redis `url` with the password of its user part replaced by `[redacted]`: the
-/// form to print or log.
-pub fn mask_redis_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let user = &rest[..at];
-            let user = user.split_once(':').map_or(user, |(name, _)| name);
-            let sep = if rest[..at].contains(':') { ":[redacted]" } else { "" };
-            format!("{scheme}://{user}{sep}@{}", &rest[at + 1..])
-        }
-        None => url.to_owned(),
-    }
-}
+pub use crate::backend::redis::mask_redis_url;

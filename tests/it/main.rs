@@ -31,4 +31,5 @@ mod providers_config;
 mod providers_gemini;
 mod providers_ollama;
 mod resume;
+mod store;
 mod validators;
