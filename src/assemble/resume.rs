@@ -14,16 +14,17 @@ pub struct Rebuilt {
     /// The engine, ready for [`Engine::resume`].
     pub engine: Engine,
     /// One `key: stored → now` line for each setting that differs from the stored one
-    /// (a setting given explicitly, a critic whose definition changed, a base URL the
-    /// configuration now sets differently); budgets and the deadline may change on
-    /// resume and are not listed.
+    /// (a setting given explicitly, a critic whose definition changed, a redacted base
+    /// URL the configuration now sets differently); budgets and the deadline may change
+    /// on resume and are not listed.
     pub differences: Vec<String>,
 }
 
 /// The engine that made `thought`, from its run settings, then what `opts` says
-/// explicitly (its overrides and flags win over the stored settings; its file and
-/// environment only fill what the thought does not record, such as timeouts and
-/// retry policy). The API keys are read from the environment as usual.
+/// explicitly: its `file` (`--config`), `REDRAFT__` variables, overrides and flags win
+/// over the stored settings, and each difference they make is listed; a `redraft.toml`
+/// found in the working directory only fills what the thought does not record (such as
+/// timeouts and retry policy). The API keys are read from the environment as usual.
 pub fn rebuild(thought: &Thought, opts: &LoadOptions) -> Result<Rebuilt, Error> {
     let name = format!("stored thought {}", thought.id);
     let opts = LoadOptions { stored: Some((name, thought.settings.clone())), ..opts.clone() };
@@ -35,10 +36,10 @@ pub fn rebuild(thought: &Thought, opts: &LoadOptions) -> Result<Rebuilt, Error> 
 
 impl Engine {
     /// The engine that made `thought`, rebuilt from its stored run settings and the
-    /// API keys in the environment (`./redraft.toml` and `REDRAFT__` variables fill
-    /// only what the thought does not record). An error when the rebuilt engine would
-    /// differ from the stored one, listing each difference; see [`rebuild`] to decide
-    /// yourself.
+    /// API keys in the environment (`./redraft.toml` fills only what the thought does
+    /// not record). An error when the rebuilt engine would differ from the stored one —
+    /// a `REDRAFT__` variable that sets a recorded key otherwise, a critic whose
+    /// definition changed — listing each difference; see [`rebuild`] to decide yourself.
     ///
     /// ```no_run
     /// # async fn demo(stored: &str) -> Result<(), redraft::Error> {

@@ -110,8 +110,10 @@ pub struct LoadOptions {
     /// Where `redraft.toml` is looked for when no file is given. Default `None`: the
     /// current directory.
     pub workdir: Option<PathBuf>,
-    /// The run settings of a stored thought being resumed: a layer above the
-    /// environment and below the overrides and flags, so the thought runs as it was
+    /// The run settings of a stored thought being resumed, named for errors: a layer
+    /// above what the caller did not choose (the defaults, a preset, a `redraft.toml`
+    /// found in [`workdir`](Self::workdir)) and below what it did ([`file`](Self::file),
+    /// the `REDRAFT__` variables, overrides and flags), so the thought runs as it was
     /// made except where the caller says otherwise. Default `None`.
     pub stored: Option<(String, RunSettings)>,
 }
@@ -253,10 +255,18 @@ impl Config {
             None => None,
         };
 
-        let layers: Vec<Layer> = [Some(defaults), preset_layer, file, env_layer, stored, cli]
-            .into_iter()
-            .flatten()
-            .collect();
+        // A stored thought's settings sit above what the caller did not choose for this
+        // run (the defaults, a preset, `./redraft.toml` found by looking) and below what
+        // it did (`--config FILE`, `REDRAFT__` variables, overrides and flags).
+        let (implicit, explicit) = match opts.file {
+            Some(_) => (None, file),
+            None => (file, None),
+        };
+        let layers: Vec<Layer> =
+            [Some(defaults), preset_layer, implicit, stored, explicit, env_layer, cli]
+                .into_iter()
+                .flatten()
+                .collect();
         let sources = layers.iter().map(|layer| layer.name.clone()).collect();
         let origins = plugins::Origins::of(&layers);
         let mut builder = config::Config::builder();

@@ -168,6 +168,25 @@ async fn settings_given_on_resume_are_compared_with_the_stored_ones() {
         changed.differences
     );
     assert!(changed.differences.contains(&"engine.max_iterations: 5 → 2".to_owned()));
+    // A redraft.toml found by looking fills in only what the thought does not record;
+    // `--config FILE` and `REDRAFT__` variables are explicit, and their differences listed.
+    let found = keys_only();
+    let workdir = found.workdir.clone().unwrap();
+    std::fs::write(workdir.join("redraft.toml"), "[engine]\nmax_iterations = 2\n").unwrap();
+    let implicit = rebuild(&stored, &found).unwrap();
+    assert_eq!(implicit.differences, Vec::<String>::new());
+    assert_eq!(implicit.engine.settings().max_iterations, 5, "the stored value");
+    let explicit =
+        rebuild(&stored, &LoadOptions { file: Some(workdir.join("redraft.toml")), ..keys_only() })
+            .unwrap();
+    assert_eq!(explicit.differences, ["engine.max_iterations: 5 → 2".to_owned()]);
+    let mut env = keys_only();
+    env.env_vars.as_mut().unwrap().push(("REDRAFT__ENGINE__MAX_ITERATIONS".into(), "3".into()));
+    assert_eq!(
+        rebuild(&stored, &env).unwrap().differences,
+        ["engine.max_iterations: 5 → 3".to_owned()]
+    );
+
     // `for_thought` refuses a difference: here a critic whose definition changed since.
     // (The key variable is one every process has, so the key is not what fails.)
     let mut changed_critic = stored.clone();
