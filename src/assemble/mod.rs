@@ -12,6 +12,8 @@
 //!   settings, budgets, prices;
 //! - [`resume`] — the engine that made a stored thought, rebuilt from its run settings
 //!   and the environment's API keys;
+//! - [`store`] — the thought store `[store]` describes, and the observer that saves a
+//!   run's thought after every phase;
 //! - [`dry_run`] — the same engine with every model replaced by a stand-in, to plan a
 //!   run without sending anything.
 //!
@@ -34,6 +36,7 @@ pub mod dry_run;
 pub mod engine;
 pub mod provider;
 pub mod resume;
+pub mod store;
 
 use crate::Error;
 use crate::cache::ResponseCache;

@@ -33,6 +33,7 @@ impl Cli {
         match &self.command {
             Command::Improve(a) => a.run.verbose,
             Command::Generate(a) => a.run.verbose,
+            Command::Resume(a) => a.verbose,
             _ => false,
         }
     }
@@ -57,6 +58,33 @@ pub(crate) enum Command {
     ///
     /// Exit codes as for `improve`.
     Generate(GenerateArgs),
+    /// Continue a stored run (interrupted, cancelled, failed or stopped by a budget)
+    /// from the phase it was in, with the settings it was made with.
+    ///
+    /// ID is the thought's id or a unique prefix of it (`redraft list` shows them). The
+    /// engine is rebuilt from the stored run settings (API keys from the environment);
+    /// only what is given explicitly here — flags, `--config FILE`, REDRAFT__
+    /// variables — is compared with them, and a difference is refused (exit 2, naming
+    /// each one) unless `--force`. A `./redraft.toml` only fills what the thought does
+    /// not record. Every call the stored thought records is kept, not sent again. The
+    /// thought is saved after every phase under the same id, and printed as `improve`
+    /// prints it (`--json`: the Thought).
+    ///
+    /// Exit codes as for `improve`; 2 also when the store or the id is not found.
+    Resume(ResumeArgs),
+    /// List the stored thoughts, newest first: id, created, status, iterations,
+    /// model, and the start of the input.
+    List(StoredListArgs),
+    /// Show a stored thought's audit trail: each iteration's text, validator verdicts,
+    /// critiques, decision, the calls with their tokens and timings.
+    ///
+    /// `--json` prints the Thought exactly as `improve --json` does.
+    Show(ShowArgs),
+    /// Find stored thoughts: QUERY is looked for (case-insensitively) in the start of
+    /// the input and of the final text; the filters narrow further. Prints like `list`.
+    Search(SearchArgs),
+    /// Delete a stored thought (ID or a unique prefix of it).
+    Delete(DeleteArgs),
     /// List the available critics (built-in and from configured directories).
     Critics(ListArgs),
     /// List the validator kinds, their spec syntax, and the presets.
@@ -109,6 +137,29 @@ pub(crate) struct GenerateArgs {
 /// Options shared by `improve` and `generate`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
+    /// Settings.
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
+    /// Print the whole audit trail (the Thought) as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Print progress (one line per phase) on stderr, and llama.cpp's own warnings.
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
+    /// Stream the draft and every revision to stderr as the model writes them (stdout
+    /// still gets only the final text, or the Thought with --json).
+    #[arg(long)]
+    pub(crate) stream: bool,
+    /// Send nothing: print the calls the run would make (worst case: up to
+    /// max_iterations), their token estimates and a cost estimate from the price table.
+    /// With --json, the plan as JSON.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// The flags that set configuration keys: shared by `improve`, `generate` and `resume`.
+#[derive(Debug, Args)]
+pub(crate) struct EngineArgs {
     /// Model provider (config `provider.name`; default `local`). Known: local, openai,
     /// anthropic, gemini, ollama. anthropic and gemini, and openai at its own API, need
     /// their key variable (ANTHROPIC_API_KEY, GEMINI_API_KEY, OPENAI_API_KEY; config
@@ -151,24 +202,117 @@ pub(crate) struct RunArgs {
     /// A TOML config file (default: ./redraft.toml when it exists).
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// Print the whole audit trail (the Thought) as JSON on stdout.
-    #[arg(long)]
-    pub(crate) json: bool,
-    /// Print progress (one line per phase) on stderr, and llama.cpp's own warnings.
-    #[arg(long, short)]
-    pub(crate) verbose: bool,
-    /// Stream the draft and every revision to stderr as the model writes them (stdout
-    /// still gets only the final text, or the Thought with --json).
-    #[arg(long)]
-    pub(crate) stream: bool,
-    /// Send nothing: print the calls the run would make (worst case: up to
-    /// max_iterations), their token estimates and a cost estimate from the price table.
-    /// With --json, the plan as JSON.
-    #[arg(long)]
-    pub(crate) dry_run: bool,
     /// Do not use the response cache for this command (config `cache.enabled = false`).
     #[arg(long)]
     pub(crate) no_cache: bool,
+    /// Keep the run's Thought in a store, saved after every phase, so that `redraft
+    /// list`, `show`, `search` and `resume` find it: `memory` (this process only),
+    /// `file:DIR` (one JSON file per thought in DIR) or `redis://HOST:PORT[/DB]`
+    /// (config `[store]`; default none). The id is printed on stderr
+    /// (`redraft: stored as ID`); a failed save is a warning, the run goes on.
+    #[arg(long, value_name = "STORE")]
+    pub(crate) store: Option<String>,
+}
+
+/// Where the stored thoughts are: for `list`, `show`, `search` and `delete`.
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// The store: `memory`, `file:DIR` or `redis://HOST:PORT[/DB]` (config `[store]`;
+    /// REDRAFT__STORE__KIND, …__DIR, …__URL, …__PREFIX).
+    #[arg(long, value_name = "STORE")]
+    pub(crate) store: Option<String>,
+    /// A TOML config file (default: ./redraft.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+/// `redraft resume`.
+#[derive(Debug, Args)]
+pub(crate) struct ResumeArgs {
+    /// The thought's id, or a unique prefix of it.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// Resume even when the given settings differ from the stored ones (each
+    /// difference is still printed on stderr).
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Print the whole audit trail (the Thought) as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Print progress (one line per phase) on stderr.
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
+    /// Settings given explicitly (compared with the stored ones).
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
+}
+
+/// `redraft list`.
+#[derive(Debug, Args)]
+pub(crate) struct StoredListArgs {
+    /// Show at most N thoughts.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) limit: usize,
+    /// Print a JSON array of summaries (id, created_at_ms, mode, phase, stop_reason,
+    /// model, critics, validators, iterations, input, final_text).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Where the thoughts are.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
+
+/// `redraft show`.
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The thought's id, or a unique prefix of it.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// Print the Thought as JSON, exactly as `improve --json` does.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Where the thoughts are.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
+
+/// `redraft search`.
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    /// Text to look for in the input and the final text (empty: any).
+    #[arg(value_name = "QUERY")]
+    pub(crate) query: String,
+    /// Only runs that stopped for this reason: accepted, max_iterations, plateau,
+    /// budget, cancelled or failed.
+    #[arg(long, value_name = "R")]
+    pub(crate) stop_reason: Option<String>,
+    /// Only runs with this critic.
+    #[arg(long, value_name = "C")]
+    pub(crate) critic: Option<String>,
+    /// Only runs created at or after this: YYYY-MM-DD (midnight UTC) or an RFC 3339
+    /// time (2025-01-31T12:00:00Z, …+02:00).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) since: Option<String>,
+    /// Show at most N thoughts.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) limit: usize,
+    /// Print a JSON array of summaries, as `list --json` does.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Where the thoughts are.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
+
+/// `redraft delete`.
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    /// The thought's id, or a unique prefix of it.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// Where the thoughts are.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
 }
 
 /// `redraft critics` / `redraft validators`.

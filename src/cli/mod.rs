@@ -10,6 +10,7 @@ mod output;
 mod plan;
 mod run;
 pub(crate) mod stderr;
+mod stored;
 
 use anyhow::{Context, anyhow};
 use args::{Cli, Command, ConfigCommand, ModelCommand};
@@ -45,6 +46,11 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             let prompt = input::read(a.prompt.as_deref(), None, "prompt")?;
             run::run(Mode::Generate, prompt, &a.run, None).await
         }
+        Command::Resume(a) => run::resume(&a).await,
+        Command::List(a) => stored::list(&a).await,
+        Command::Show(a) => stored::show(&a).await,
+        Command::Search(a) => stored::search(&a).await,
+        Command::Delete(a) => stored::delete(&a).await,
         Command::Critics(a) => list::critics(&load(a.config.as_deref(), None)?, a.json),
         Command::Validators(a) => list::validators(&load(a.config.as_deref(), None)?, a.json),
         Command::Config(ConfigCommand::Check { config, preset }) => {

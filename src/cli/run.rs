@@ -1,14 +1,16 @@
 //! `redraft improve` and `redraft generate`: build the engine from the layered
 //! configuration and the flags, run with Ctrl-C wired to cancellation, and report.
 
-use super::args::RunArgs;
+use super::args::{EngineArgs, ResumeArgs, RunArgs};
 use super::in_place::Target;
 use super::{Failure, output, plan, print_stdout, stderr};
 use anyhow::anyhow;
-use redraft::EngineBuilder;
+use redraft::assemble::resume::{Rebuilt, rebuild};
+use redraft::assemble::store::StoreCheckpoints;
 use redraft::config::{Config, Flag, LoadOptions};
 use redraft::engine::{Cancel, CancelHandle, Event};
 use redraft::thought::{Mode, StopReason, Thought};
+use redraft::{Engine, EngineBuilder, Observer};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -19,7 +21,7 @@ pub(crate) async fn run(
     args: &RunArgs,
     in_place: Option<&Path>,
 ) -> Result<ExitCode, Failure> {
-    let config = load(args)?;
+    let (config, _) = load(&args.engine)?;
     if args.dry_run {
         return plan::run(mode, &input, &config, args.json).await;
     }
@@ -35,11 +37,13 @@ pub(crate) async fn run(
             config.local.threads
         ));
     }
+    let thought = engine.new_thought(mode, input);
+    let mut observer = Watch::new(&config, output::Progress::new(args.verbose, args.stream))?;
+    observer.start(&thought);
     let (handle, cancel) = Cancel::pair();
     watch_interrupts(handle)?;
-    let mut progress = output::Progress::new(args.verbose, args.stream);
-    let mut on_event = move |e: &Event| progress.show(e);
-    let thought = engine.run(engine.new_thought(mode, input), &cancel, &mut on_event).await;
+    let thought = engine.run(thought, &cancel, &mut observer).await;
+    observer.finish(&thought);
     // The file is written back whatever became of the output.
     let reported = report(&thought, args.json);
     if let Some(target) = &target {
@@ -83,9 +87,109 @@ fn watch_interrupts(handle: CancelHandle) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `redraft resume`: the stored thought, its engine rebuilt with what is given
+/// explicitly (a difference refused unless `--force`), run on from its phase.
+pub(crate) async fn resume(args: &ResumeArgs) -> Result<ExitCode, Failure> {
+    let (config, opts) = load(&args.engine)?;
+    let store = super::stored::open(&config).await?;
+    let id = super::stored::resolve(store.as_ref(), &args.id).await?;
+    let thought = store
+        .load(&id)
+        .await
+        .map_err(|e| Failure::Runtime(anyhow!("cannot load thought {id}: {e}")))?
+        .ok_or_else(|| Failure::Usage(anyhow!("no stored thought has the id `{id}`")))?;
+    drop(store);
+    let Rebuilt { engine, differences } = rebuild(&thought, &opts)?;
+    if !differences.is_empty() {
+        if !args.force {
+            return Err(Failure::Usage(anyhow!(
+                "thought {id} was made with other settings than given now: {}; give --force \
+                 to resume with the new ones",
+                differences.join("; ")
+            )));
+        }
+        for difference in &differences {
+            stderr::line(format_args!("redraft: warning: resuming with {difference} (--force)"));
+        }
+    }
+    resume_with(&engine, thought, &config, args).await
+}
+
+async fn resume_with(
+    engine: &Engine,
+    thought: Thought,
+    config: &Config,
+    args: &ResumeArgs,
+) -> Result<ExitCode, Failure> {
+    let mut observer = Watch::new(config, output::Progress::new(args.verbose, false))?;
+    let thought = Engine::reopen(thought);
+    observer.start(&thought);
+    let (handle, cancel) = Cancel::pair();
+    watch_interrupts(handle)?;
+    let thought = engine.run(thought, &cancel, &mut observer).await;
+    observer.finish(&thought);
+    report(&thought, args.json)?;
+    Ok(exit_code(&thought))
+}
+
+/// What watches a run from the command line: the progress display takes the events,
+/// the store (when one is configured) the thought after every phase.
+struct Watch {
+    progress: output::Progress,
+    store: Option<StoreCheckpoints>,
+}
+
+impl Watch {
+    /// The observer for a run under `config`; a store that cannot be opened is a usage
+    /// error, before any call is sent.
+    fn new(config: &Config, progress: output::Progress) -> Result<Self, Failure> {
+        let store = StoreCheckpoints::spawn(&config.store)
+            .map_err(|e| {
+                Failure::Usage(anyhow!("cannot open the store {}: {e}", config.store.describe()))
+            })?
+            .map(|s| {
+                s.on_error(|thought, e| {
+                    stderr::line(format_args!(
+                        "redraft: warning: could not store thought {}: {e} (the run goes on)",
+                        thought.id
+                    ));
+                })
+            });
+        Ok(Self { progress, store })
+    }
+
+    /// Save the thought before its first phase and say under which id.
+    fn start(&mut self, thought: &Thought) {
+        if let Some(store) = &mut self.store {
+            store.save_or_report(thought);
+            stderr::line(format_args!("redraft: stored as {}", thought.id));
+        }
+    }
+
+    /// Save the finished thought (the last checkpoint may not have been its final form).
+    fn finish(&mut self, thought: &Thought) {
+        if let Some(store) = &mut self.store {
+            store.save_or_report(thought);
+        }
+    }
+}
+
+impl Observer for Watch {
+    fn event(&mut self, event: &Event) {
+        self.progress.show(event);
+    }
+
+    fn checkpoint(&mut self, thought: &Thought) {
+        if let Some(store) = &mut self.store {
+            store.checkpoint(thought);
+        }
+    }
+}
+
 /// The layered configuration, with the flags as the top layer: an error about a
-/// flag's value names the flag. Warnings (a critic given twice) go to stderr.
-fn load(args: &RunArgs) -> Result<Config, Failure> {
+/// flag's value names the flag. Warnings (a critic given twice) go to stderr. Also
+/// the options it was loaded with, for `resume` to layer the stored settings in.
+fn load(args: &EngineArgs) -> Result<(Config, LoadOptions), Failure> {
     let mut flags = Vec::new();
     let mut set = |name: &str, key: &str, value: Option<String>| {
         if let Some(v) = value {
@@ -110,6 +214,9 @@ fn load(args: &RunArgs) -> Result<Config, Failure> {
     if !args.validators.is_empty() {
         flags.push(Flag::many("--validator", "validators.enabled", args.validators.clone()));
     }
+    if let Some(spec) = &args.store {
+        flags.extend(super::stored::flags(spec)?);
+    }
     let opts = LoadOptions {
         file: args.config.clone(),
         preset: args.preset.clone(),
@@ -118,7 +225,7 @@ fn load(args: &RunArgs) -> Result<Config, Failure> {
     };
     let config = Config::load_with(&opts)?;
     super::print_warnings(&config);
-    Ok(config)
+    Ok((config, opts))
 }
 
 /// The Thought (with `--json`) or the final text on stdout, the summary on stderr.

@@ -40,7 +40,8 @@ const LIST_KEYS: &[(&str, char)] = &[
 
 /// The keys whose relative paths are resolved against the directory of the file that
 /// sets them.
-const DIR_KEYS: &[(&str, &str)] = &[("critics", "dirs"), ("validators", "dirs"), ("cache", "dir")];
+const DIR_KEYS: &[(&str, &str)] =
+    &[("critics", "dirs"), ("validators", "dirs"), ("cache", "dir"), ("store", "dir")];
 /// The keys holding one path, resolved the same way (an empty path means "default" and
 /// stays empty).
 const PATH_KEYS: &[(&str, &str)] = &[("local", "model_path"), ("local", "model_dir")];

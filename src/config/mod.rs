@@ -64,6 +64,7 @@ mod redact;
 mod resilience;
 mod resolve;
 mod span;
+mod store;
 mod stored;
 
 pub use cache::{CacheConfig, mask_redis_url};
@@ -74,6 +75,7 @@ pub use resolve::{
     GenerationConfig, KNOWN_PROVIDERS, LocalConfig, MAX_ITERATIONS, ProviderConfig, ProviderKind,
     RateLimits, RetryPolicy, ValidatorsConfig,
 };
+pub use store::{StoreConfig, StoreKind};
 
 use crate::Error;
 use crate::thought::settings::RunSettings;

@@ -26,6 +26,7 @@ pub(crate) struct RawConfig {
     pub(crate) validators: Option<RawValidators>,
     pub(crate) budget: Option<RawBudget>,
     pub(crate) cache: Option<super::cache::RawCache>,
+    pub(crate) store: Option<super::store::RawStore>,
     pub(crate) prices: Option<super::prices::RawPrices>,
     pub(crate) retry: Option<super::resilience::RawRetry>,
     pub(crate) rate_limit: Option<super::resilience::RawRateLimit>,
@@ -227,6 +228,9 @@ impl RawConfig {
         }
         if let Some(c) = &self.cache {
             c.check()?;
+        }
+        if let Some(s) = &self.store {
+            s.check()?;
         }
         if let Some(p) = &self.prices {
             super::prices::check(p)?;

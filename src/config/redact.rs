@@ -57,6 +57,13 @@ impl Config {
                 "redis_url": self.cache.redis_url_masked().unwrap_or_default(),
                 "redis_namespace": self.cache.redis_namespace,
             },
+            "store": {
+                "kind": self.store.kind.as_str(),
+                "dir": self.store.dir.as_ref().map_or_else(String::new, |d| d.display().to_string()),
+                "url": self.store.url_masked().unwrap_or_default(),
+                "prefix": self.store.prefix,
+                "ttl_secs": self.store.ttl.map_or(0, |d| d.as_secs()),
+            },
             "prices": self.prices,
             "local": {
                 "model_path": self.local.model_path.as_ref().map(|p| p.display().to_string()),

@@ -239,6 +239,8 @@ pub struct Config {
     pub budget: BudgetConfig,
     /// The response cache.
     pub cache: CacheConfig,
+    /// Where thoughts are kept (`[store]`).
+    pub store: super::StoreConfig,
     /// The price table: model name (or `provider/model`) → US dollars per million tokens.
     pub prices: Prices,
     /// Retries of failed model calls (`[retry]`).
@@ -279,6 +281,7 @@ pub(crate) fn resolve(
     let v = raw.validators.unwrap_or_default();
     let b = raw.budget.unwrap_or_default();
     let cache = cache::resolve(raw.cache.unwrap_or_default(), &|key| missing(key))?;
+    let store = super::store::resolve(raw.store.unwrap_or_default(), &|key| missing(key))?;
     let prices = prices::resolve(raw.prices.unwrap_or_default())?;
     let l = raw.local.unwrap_or_default();
 
@@ -342,6 +345,7 @@ pub(crate) fn resolve(
                 .map(Duration::from_secs),
         },
         cache,
+        store,
         prices,
         retry,
         rate_limit,
