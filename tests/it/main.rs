@@ -32,4 +32,5 @@ mod providers_gemini;
 mod providers_ollama;
 mod resume;
 mod store;
+mod store_tiered;
 mod validators;
