@@ -32,6 +32,7 @@ pub struct FileStore {
 struct Inner {
     docs: Dir,
     index: Dir,
+    sync: bool,
 }
 
 impl FileStore {
@@ -51,7 +52,17 @@ impl FileStore {
         let docs = Dir::open(&dir, sync).map_err(io(&dir))?;
         let index_path = dir.join("index");
         let index = Dir::open(&index_path, sync).map_err(io(&index_path))?;
-        Ok(Self { inner: Arc::new(Inner { docs, index }) })
+        Ok(Self { inner: Arc::new(Inner { docs, index, sync }) })
+    }
+
+    /// The directory of the store.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.inner.docs.path()
+    }
+
+    /// Whether writes are fsynced.
+    pub(crate) fn syncs(&self) -> bool {
+        self.inner.sync
     }
 
     /// The path of the document of `id`.

@@ -16,16 +16,22 @@
 //! - [`RedisStore`] — `<prefix>:thought:<id>` documents, a time-sorted index for
 //!   listing, a summary hash for search, an optional TTL (the Redis connection shared
 //!   with the response cache).
+//! - [`Tiered`] — memory → Redis → file, each optional: read-through, write-through,
+//!   read-repair of the faster tiers; a Redis outage is one warning, and the writes
+//!   Redis missed are replayed when it is back (remembered in the file tier's
+//!   directory, so a restart does not lose them).
 
 mod file;
 mod memory;
 mod redis;
 mod summary;
+mod tiered;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
 pub use redis::{RedisStore, RedisStoreBuilder};
 pub use summary::{Cursor, PREFIX_CHARS, Page, Query, Skipped, Summary};
+pub use tiered::{Tiered, TieredBuilder};
 
 use crate::thought::Thought;
 use async_trait::async_trait;

@@ -95,6 +95,11 @@ impl RedisStore {
         format!("{}:thought:{id}", self.prefix)
     }
 
+    /// The URL, password masked.
+    pub(crate) fn shown(&self) -> &str {
+        self.redis.shown()
+    }
+
     fn by_time(&self) -> String {
         format!("{}:thoughts:by-time", self.prefix)
     }

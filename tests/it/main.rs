@@ -33,4 +33,5 @@ mod providers_ollama;
 mod resume;
 mod store;
 mod store_cli;
+mod store_tiered;
 mod validators;
