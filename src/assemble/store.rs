@@ -3,7 +3,7 @@
 
 use crate::Observer;
 use crate::config::{StoreConfig, StoreKind};
-use crate::store::{FileStore, MemoryStore, RedisStore, StoreError, ThoughtStore};
+use crate::store::{FileStore, MemoryStore, RedisStore, StoreError, ThoughtStore, Tiered};
 use crate::thought::Thought;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -22,12 +22,27 @@ pub fn open(config: &StoreConfig) -> Result<Option<Arc<dyn ThoughtStore>>, Store
             let dir = config.dir.clone().unwrap_or_default();
             Arc::new(FileStore::open(dir)?)
         }
-        StoreKind::Redis => {
-            let url = config.url.as_ref().map(|u| u.expose_secret().to_owned()).unwrap_or_default();
-            Arc::new(RedisStore::builder(url).prefix(&config.prefix).ttl(config.ttl).build()?)
+        StoreKind::Redis => Arc::new(redis(config, config.url.as_ref())?),
+        StoreKind::Tiered => {
+            let mut tiers = Tiered::builder().memory(MemoryStore::new(MEMORY_CAPACITY));
+            if let Some(url) = &config.url {
+                tiers = tiers.redis(redis(config, Some(url))?);
+            }
+            if let Some(dir) = &config.dir {
+                tiers = tiers.file(FileStore::open(dir.clone())?);
+            }
+            Arc::new(tiers.build()?)
         }
     };
     Ok(Some(store))
+}
+
+fn redis(
+    config: &StoreConfig,
+    url: Option<&secrecy::SecretString>,
+) -> Result<RedisStore, StoreError> {
+    let url = url.map(|u| u.expose_secret().to_owned()).unwrap_or_default();
+    RedisStore::builder(url).prefix(&config.prefix).ttl(config.ttl).build()
 }
 
 type Job = (Box<Thought>, mpsc::SyncSender<Result<(), StoreError>>);

@@ -207,8 +207,9 @@ pub(crate) struct EngineArgs {
     pub(crate) no_cache: bool,
     /// Keep the run's Thought in a store, saved after every phase, so that `redraft
     /// list`, `show`, `search` and `resume` find it: `memory` (this process only),
-    /// `file:DIR` (one JSON file per thought in DIR) or `redis://HOST:PORT[/DB]`
-    /// (config `[store]`; default none). The id is printed on stderr
+    /// `file:DIR` (one JSON file per thought in DIR), `redis://HOST:PORT[/DB]` or
+    /// `tiered` (memory, then `store.url`, then `store.dir`) (config `[store]`; default
+    /// none). The id is printed on stderr
     /// (`redraft: stored as ID`); a failed save is a warning, the run goes on.
     #[arg(long, value_name = "STORE")]
     pub(crate) store: Option<String>,
@@ -217,7 +218,7 @@ pub(crate) struct EngineArgs {
 /// Where the stored thoughts are: for `list`, `show`, `search` and `delete`.
 #[derive(Debug, Args)]
 pub(crate) struct StoreArgs {
-    /// The store: `memory`, `file:DIR` or `redis://HOST:PORT[/DB]` (config `[store]`;
+    /// The store: `memory`, `file:DIR`, `redis://HOST:PORT[/DB]` or `tiered` (config `[store]`;
     /// REDRAFT__STORE__KIND, …__DIR, …__URL, …__PREFIX).
     #[arg(long, value_name = "STORE")]
     pub(crate) store: Option<String>,

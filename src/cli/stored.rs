@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// (`rediss://` too), as the `[store]` keys it sets.
 pub(crate) fn flags(spec: &str) -> Result<Vec<Flag>, Failure> {
     let kind = |k: &str| Flag::one("--store", "store.kind", k);
-    if spec == "memory" || spec == "none" {
+    if spec == "memory" || spec == "none" || spec == "tiered" {
         return Ok(vec![kind(spec)]);
     }
     if let Some(dir) = spec.strip_prefix("file:").filter(|d| !d.is_empty()) {
@@ -26,7 +26,7 @@ pub(crate) fn flags(spec: &str) -> Result<Vec<Flag>, Failure> {
         return Ok(vec![kind("redis"), Flag::one("--store", "store.url", spec)]);
     }
     Err(Failure::Usage(anyhow!(
-        "invalid value `{}` for --store: expected memory, file:DIR or redis://HOST:PORT[/DB]",
+        "invalid value `{}` for --store: expected memory, file:DIR, redis://HOST:PORT[/DB] or tiered",
         mask_redis_url(spec)
     )))
 }
@@ -38,7 +38,7 @@ pub(crate) async fn open(config: &Config) -> Result<Arc<dyn ThoughtStore>, Failu
     })?;
     store.ok_or_else(|| {
         Failure::Usage(anyhow!(
-            "no thought store is configured: give --store memory|file:DIR|redis://HOST:PORT[/DB], \
+            "no thought store is configured: give --store memory|file:DIR|redis://HOST:PORT[/DB]|tiered, \
              or set [store] kind (and dir or url) in redraft.toml or REDRAFT__STORE__KIND"
         ))
     })

@@ -24,6 +24,9 @@ pub enum StoreKind {
     File,
     /// A Redis server at `url`, keys under `prefix`.
     Redis,
+    /// Memory, then Redis at `url` (if set), then files in `dir` (if set): read-through,
+    /// write-through, a Redis outage replayed when it is back (see `store::Tiered`).
+    Tiered,
 }
 
 impl StoreKind {
@@ -34,6 +37,7 @@ impl StoreKind {
             Self::Memory => "memory",
             Self::File => "file",
             Self::Redis => "redis",
+            Self::Tiered => "tiered",
         }
     }
 }
@@ -70,6 +74,12 @@ impl StoreConfig {
                 )
             }
             StoreKind::Redis => self.url_masked().unwrap_or_default(),
+            StoreKind::Tiered => {
+                let mut tiers = vec!["memory".to_owned()];
+                tiers.extend(self.url_masked());
+                tiers.extend(self.dir.as_ref().map(|d| format!("file:{}", d.display())));
+                format!("tiered({})", tiers.join(" → "))
+            }
             kind => kind.as_str().to_owned(),
         }
     }
@@ -133,10 +143,18 @@ pub(crate) fn resolve(
     if kind == StoreKind::Redis && url.is_empty() {
         return Err(merged("store.url", "store.kind = \"redis\" needs a redis:// URL"));
     }
+    let tiered = kind == StoreKind::Tiered;
+    if tiered && url.is_empty() && dir.as_os_str().is_empty() {
+        return Err(merged(
+            "store.kind",
+            "store.kind = \"tiered\" needs store.url, store.dir or both (memory is always its first tier)",
+        ));
+    }
     Ok(StoreConfig {
         kind,
-        dir: (kind == StoreKind::File).then_some(dir),
-        url: (kind == StoreKind::Redis).then(|| SecretString::from(url)),
+        dir: (kind == StoreKind::File || tiered && !dir.as_os_str().is_empty()).then_some(dir),
+        url: (kind == StoreKind::Redis || tiered && !url.is_empty())
+            .then(|| SecretString::from(url)),
         prefix: raw.prefix.ok_or_else(|| req("store.prefix"))?,
         ttl: (ttl_secs > 0).then(|| Duration::from_secs(ttl_secs)),
     })

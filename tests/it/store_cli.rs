@@ -287,3 +287,37 @@ fn the_redis_store_keeps_lists_shows_and_deletes_a_run() {
     let list = cmd().args(["list", "--json", "--store", store]).run();
     assert!(ids(&list.json()).is_empty(), "{list}");
 }
+
+#[test]
+fn the_tiered_store_writes_through_to_redis_and_files_and_lists_from_them() {
+    let prefix = RedisPrefix(format!("redraft-test-store-tiered-cli-{}", std::process::id()));
+    let dir = Workdir::new();
+    let files = dir.path().join("thoughts");
+    let cmd = || {
+        Redraft::new()
+            .env("REDRAFT__STORE__PREFIX", &prefix.0)
+            .env("REDRAFT__STORE__URL", "redis://127.0.0.1:6379")
+            .env("REDRAFT__STORE__DIR", files.to_str().unwrap())
+    };
+    let server = never_satisfied();
+    let run = cmd()
+        .args(["improve", "A tiered lamp.", "--critic", "reflexion", "--max-iterations", "1"])
+        .args(["--json", "--store", "tiered"])
+        .server(&server)
+        .run();
+    assert_eq!(run.code, Some(0), "{run}");
+    let id = stored_id(&run);
+    assert!(files.join(format!("{id}.json")).is_file(), "written through to the file tier");
+    let mut conn = redis::Client::open("redis://127.0.0.1:6379").unwrap().get_connection().unwrap();
+    let exists: bool =
+        redis::cmd("EXISTS").arg(format!("{}:thought:{id}", prefix.0)).query(&mut conn).unwrap();
+    assert!(exists, "written through to Redis");
+    let list = cmd().args(["list", "--json", "--store", "tiered"]).run();
+    assert_eq!(ids(&list.json()), [id.as_str()], "{list}");
+    let shown = cmd().args(["show", &id, "--json", "--store", "tiered"]).run();
+    assert_eq!(shown.json(), run.json());
+
+    let neither = Redraft::new().args(["list", "--store", "tiered"]).run();
+    assert_eq!(neither.code, Some(2), "{neither}");
+    assert!(neither.stderr.contains("store.url, store.dir or both"), "{neither}");
+}
