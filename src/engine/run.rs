@@ -151,7 +151,8 @@ impl Engine {
             Some(_) => {}
         }
         let at = stored.deadline_at_ms?;
-        Some(Instant::now() + Duration::from_millis(at.saturating_sub(now_ms)))
+        // A deadline beyond what an `Instant` can hold is no deadline.
+        Instant::now().checked_add(Duration::from_millis(at.saturating_sub(now_ms)))
     }
 
     /// What the calls of one phase may still spend: the budget less what the thought

@@ -245,3 +245,16 @@ async fn a_phase_of_many_calls_stops_at_the_token_budget() {
     assert!(t.stop_detail.unwrap().contains("token budget spent: 30 of 30"));
     assert_eq!(t.resume_from, Some(Phase::Critique), "resumable from the phase it stopped in");
 }
+
+#[tokio::test]
+async fn a_deadline_too_far_to_hold_is_no_deadline() {
+    let model = Arc::new(ScriptedModel::new(|_, _| Ok(reply("fine"))));
+    let engine = Engine::builder(model as Arc<dyn LanguageModel>)
+        .budget(Budget { deadline: Some(std::time::Duration::MAX), ..Budget::default() })
+        .build()
+        .unwrap();
+    let t = engine.improve("A text with no critic.").await;
+    // No critic and no validator: nothing objects, and nothing panicked on the instant.
+    assert_eq!(t.stop_reason, Some(StopReason::Accepted), "{t:#?}");
+    assert_eq!(t.settings.deadline_at_ms, Some(u64::MAX), "saturated, never reached");
+}
