@@ -208,8 +208,14 @@ impl RunSettings {
     /// What differs between `self` (stored) and `given`, one `key: stored → given`
     /// line each, leaving out the budget and the deadline (they may change on resume).
     pub fn differences(&self, given: &RunSettings) -> Vec<String> {
-        let mut stored = serde_json::to_value(self).unwrap_or_default();
-        let mut given = serde_json::to_value(given).unwrap_or_default();
+        let (mut stored, mut given) =
+            match (serde_json::to_value(self), serde_json::to_value(given)) {
+                (Ok(stored), Ok(given)) => (stored, given),
+                // Not a silent "no difference": the comparison itself could not be made.
+                (Err(e), _) | (_, Err(e)) => {
+                    return vec![format!("settings: cannot be compared: {e}")];
+                }
+            };
         for v in [&mut stored, &mut given] {
             if let Some(map) = v.as_object_mut() {
                 map.remove("deadline_at_ms");
